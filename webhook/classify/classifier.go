@@ -27,7 +27,17 @@ type Classifier struct {
 	artifacts  *cache[*Artifact]
 	signatures *cache[signed]
 
-	hits, misses atomic.Int64
+	hits, coalesced, misses atomic.Int64
+}
+
+// CacheStats counts lookups (of manifests and of signatures) by how they were answered.
+type CacheStats struct {
+	// Hits were answered from the cache.
+	Hits int64
+	// Coalesced waited for a lookup of the same key already in flight.
+	Coalesced int64
+	// Misses asked a registry.
+	Misses int64
 }
 
 type signed struct {
@@ -49,8 +59,10 @@ func NewRemote(opts ...remote.Option) *Classifier {
 	return New(RemoteInspector{Options: opts}, CosignVerifier{Options: opts}, nil)
 }
 
-// CacheStats returns how many lookups were answered from the cache and how many asked a registry.
-func (c *Classifier) CacheStats() (hits, misses int64) { return c.hits.Load(), c.misses.Load() }
+// CacheStats returns how the lookups so far were answered.
+func (c *Classifier) CacheStats() CacheStats {
+	return CacheStats{Hits: c.hits.Load(), Coalesced: c.coalesced.Load(), Misses: c.misses.Load()}
+}
 
 // ParseReference parses an image reference as a kubelet would, with Docker Hub as the default
 // registry and plain HTTP for the policy's insecure registries.
@@ -110,16 +122,20 @@ func lookup[V any](c *Classifier, ctx context.Context, ch *cache[V], key string,
 	if timeout == 0 {
 		timeout = DefaultLookupTimeout
 	}
+	var ran atomic.Bool
 	v, hit, err := ch.get(ctx, key, ttl, func() (V, error) {
+		ran.Store(true)
+		c.misses.Add(1)
 		// Detached from the first caller, bounded by the timeout: see cache.get.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		return fetch(fctx)
 	})
-	if hit {
+	switch {
+	case hit:
 		c.hits.Add(1)
-	} else {
-		c.misses.Add(1)
+	case !ran.Load():
+		c.coalesced.Add(1)
 	}
 	return v, err
 }
