@@ -24,7 +24,7 @@ type Classifier struct {
 	// Timeout bounds one shared registry lookup. Zero means DefaultLookupTimeout.
 	Timeout time.Duration
 
-	artifacts  *cache[*Artifact]
+	artifacts  *cache[inspected]
 	signatures *cache[signed]
 
 	hits, coalesced, misses atomic.Int64
@@ -40,6 +40,14 @@ type CacheStats struct {
 	Misses int64
 }
 
+// inspected is a resolved reference with its kind, decided once per cache entry: the kind depends
+// only on the repository and the artifact, both fixed for the entry's key.
+type inspected struct {
+	digest     string
+	kind       Kind
+	kindReason string
+}
+
 type signed struct {
 	status SignatureStatus
 	by     string
@@ -50,13 +58,19 @@ func New(in Inspector, v Verifier, now func() time.Time) *Classifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Classifier{inspector: in, verifier: v, artifacts: newCache[*Artifact](now), signatures: newCache[signed](now)}
+	return &Classifier{inspector: in, verifier: v, artifacts: newCache[inspected](now), signatures: newCache[signed](now)}
 }
 
 // NewRemote returns a Classifier that asks registries with go-containerregistry and checks
-// signatures with cosign, both with opts (transport, keychain).
-func NewRemote(opts ...remote.Option) *Classifier {
-	return New(RemoteInspector{Options: opts}, CosignVerifier{Options: opts}, nil)
+// signatures with cosign, both with opts (transport, keychain). Registry connections and tokens
+// are reused across lookups (a remote.Puller), so a lookup does not ping the registry again.
+func NewRemote(opts ...remote.Option) (*Classifier, error) {
+	puller, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("registry client: %w", err)
+	}
+	opts = append(opts[:len(opts):len(opts)], remote.Reuse(puller))
+	return New(RemoteInspector{Options: opts}, CosignVerifier{Options: opts}, nil), nil
 }
 
 // CacheStats returns how the lookups so far were answered.
@@ -95,14 +109,18 @@ func (c *Classifier) Classify(ctx context.Context, p *Policy, image string) (Res
 		}
 	}
 
-	art, err := lookup(c, ctx, c.artifacts, ref.Name(), p.CacheTTL, func(ctx context.Context) (*Artifact, error) {
-		return c.inspector.Inspect(ctx, ref)
+	art, err := lookup(c, ctx, c.artifacts, ref.Name(), p.CacheTTL, func(ctx context.Context) (inspected, error) {
+		a, err := c.inspector.Inspect(ctx, ref)
+		if err != nil {
+			return inspected{}, err
+		}
+		kind, why := DetectKind(repo, a)
+		return inspected{digest: a.Digest.String(), kind: kind, kindReason: why}, nil
 	})
 	if err != nil {
 		return r, err
 	}
-	r.Digest = art.Digest.String()
-	r.Kind, r.KindReason = DetectKind(repo, art)
+	r.Digest, r.Kind, r.KindReason = art.digest, art.kind, art.kindReason
 
 	dig := ref.Context().Digest(r.Digest)
 	sig, err := lookup(c, ctx, c.signatures, dig.Name()+"|"+p.fingerprint, p.CacheTTL, func(ctx context.Context) (signed, error) {

@@ -3,8 +3,8 @@ package classify_test
 import (
 	"context"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"errors"
+	"github.com/google/go-containerregistry/pkg/name"
 	"strings"
 	"sync"
 	"testing"
@@ -86,7 +86,11 @@ func digest(t testing.TB, ref string) (d name.Digest) {
 }
 
 func (f *fixture) classifier() *classify.Classifier {
-	return classify.NewRemote(f.reg.RemoteOptions()...)
+	c, err := classify.NewRemote(f.reg.RemoteOptions()...)
+	if err != nil {
+		panic(err) // only with invalid options, which the fixture never passes
+	}
+	return c
 }
 
 func TestClassifyAgainstRegistry(t *testing.T) {
