@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -39,15 +40,19 @@ func NewKey() (*Key, error) {
 // signs cosign's simple-signing payload for the digest and attaches the signature under the
 // sha256-<hex>.sig tag.
 func (r *Registry) Sign(d name.Digest, key *Key) error {
+	return r.sign(d, key.signer)
+}
+
+func (r *Registry) sign(d name.Digest, signer signature.Signer, sigOpts ...static.Option) error {
 	body, err := payload.Cosign{Image: d}.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	raw, err := key.signer.SignMessage(bytes.NewReader(body))
+	raw, err := signer.SignMessage(bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("signing %s: %w", d, err)
 	}
-	sig, err := static.NewSignature(body, base64.StdEncoding.EncodeToString(raw))
+	sig, err := static.NewSignature(body, base64.StdEncoding.EncodeToString(raw), sigOpts...)
 	if err != nil {
 		return err
 	}
@@ -64,4 +69,23 @@ func (r *Registry) Sign(d name.Digest, key *Key) error {
 		return fmt.Errorf("writing the signature of %s: %w", d, err)
 	}
 	return nil
+}
+
+// CopySignature copies the signatures of one image to another's signature tag, as an attacker
+// would to borrow a trusted signature: the signed payload still names the first digest.
+func (r *Registry) CopySignature(from, to name.Digest) error {
+	opts := ociremote.WithRemoteOptions(r.RemoteOptions()...)
+	src, err := ociremote.SignatureTag(from, opts)
+	if err != nil {
+		return err
+	}
+	dst, err := ociremote.SignatureTag(to, opts)
+	if err != nil {
+		return err
+	}
+	img, err := remote.Image(src, r.RemoteOptions()...)
+	if err != nil {
+		return err
+	}
+	return remote.Write(dst, img, r.RemoteOptions()...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"errors"
+	"fmt"
 	"github.com/google/go-containerregistry/pkg/name"
 	"strings"
 	"sync"
@@ -269,5 +270,83 @@ func TestCancelledCallerReturnsPromptly(t *testing.T) {
 	// The detached lookup still completes and serves the next caller.
 	if r, err := c.Classify(context.Background(), f.policy, f.signed); err != nil || r.Signature != classify.SignatureVerified {
 		t.Errorf("after a cancelled caller: %s, %v", r.Summary(), err)
+	}
+}
+
+// TestKeylessAgainstPrivateTrustRoot verifies Fulcio-style certificates against a trust root the
+// policy carries, offline: the identity must match issuer and subject, and chain to the root.
+func TestKeylessAgainstPrivateTrustRoot(t *testing.T) {
+	f := newFixture(t)
+	ca, err := testregistry.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rogue, err := testregistry.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustRoot, err := ca.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const issuer = "https://token.actions.example"
+	p, err := classify.Compile(context.Background(), v1alpha1.ImagePolicy{
+		TrustedRegistries: []string{f.reg.Host + "/**"},
+		Authorities: []v1alpha1.Authority{{Name: "ci", Keyless: &v1alpha1.KeylessAuthority{
+			Issuer: issuer, SubjectRegExp: `^release@acme\.example$`, TrustRoot: v1alpha1.TrustRoot{JSON: string(trustRoot)},
+			IgnoreTransparencyLog: true, IgnoreSCT: true,
+		}}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name            string
+		ca              *testregistry.CA
+		subject, issuer string
+		want            classify.SignatureStatus
+	}{
+		{"trusted identity", ca, "release@acme.example", issuer, classify.SignatureVerified},
+		{"other subject", ca, "intern@acme.example", issuer, classify.SignatureInvalid},
+		{"other issuer", ca, "release@acme.example", "https://evil.example", classify.SignatureInvalid},
+		{"certificate from another CA", rogue, "release@acme.example", issuer, classify.SignatureInvalid},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := f.reg.PushImage("keyless/app", fmt.Sprint(i), testregistry.Image{Cmd: []string{fmt.Sprint(i)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := tc.ca.Issue(tc.subject, tc.issuer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.reg.SignKeyless(d, id); err != nil {
+				t.Fatal(err)
+			}
+			r, err := f.classifier().Classify(context.Background(), p, d.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Signature != tc.want || (tc.want == classify.SignatureVerified && r.SignedBy != "ci") {
+				t.Errorf("got %s, want signature=%s", r.Summary(), tc.want)
+			}
+		})
+	}
+}
+
+// TestBorrowedSignatureIsInvalid: a valid signature of one image, copied to another image's
+// signature tag, must not verify the second image.
+func TestBorrowedSignatureIsInvalid(t *testing.T) {
+	f := newFixture(t)
+	if err := f.reg.CopySignature(digest(t, f.signed), digest(t, f.unsigned)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.classifier().Classify(context.Background(), f.policy, f.unsigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Signature != classify.SignatureInvalid {
+		t.Errorf("borrowed signature: got %s, want signature=invalid", r.Summary())
 	}
 }
