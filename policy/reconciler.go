@@ -83,7 +83,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		r.Recorder.Eventf(&p, nil, typ, cond.Reason, "Compile", "%s", cond.Message)
 	}
-	if usesSecrets(&p) {
+	if UsesSecrets(&p) {
 		return reconcile.Result{RequeueAfter: SecretRecheckInterval}, nil
 	}
 	return reconcile.Result{}, nil
@@ -97,7 +97,9 @@ func Compile(ctx context.Context, p *v1alpha1.AirlockPolicy, secrets classify.Se
 	return classify.Compile(ctx, p.Spec.Images, secrets)
 }
 
-func usesSecrets(p *v1alpha1.AirlockPolicy) bool {
+// UsesSecrets reports whether a policy reads keys or trust roots from Secrets, which can change
+// without the policy changing.
+func UsesSecrets(p *v1alpha1.AirlockPolicy) bool {
 	for _, a := range p.Spec.Images.Authorities {
 		if (a.Key != nil && a.Key.SecretRef != nil) || (a.Keyless != nil && a.Keyless.TrustRoot.SecretRef != nil) {
 			return true

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
 	"github.com/airlock-dev/airlock/policy"
@@ -23,7 +22,7 @@ import (
 // startPolicyController runs the AirlockPolicy status reconciler against the test apiserver.
 func startPolicyController(t *testing.T) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	mgr, err := ctrl.NewManager(env.Config, managerOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

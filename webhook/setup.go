@@ -1,0 +1,137 @@
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/airlock-dev/airlock/policy"
+	"github.com/airlock-dev/airlock/webhook/certs"
+	"github.com/airlock-dev/airlock/webhook/classify"
+)
+
+// Options configure the admission webhooks of `airlock controller`.
+type Options struct {
+	// Namespace is Airlock's own namespace: it holds the certificate Secret and is never judged.
+	Namespace string
+	// ConfigurationName names both webhook configurations. Default "airlock".
+	ConfigurationName string
+	// Endpoint says how the API server reaches the webhooks.
+	Endpoint Endpoint
+	// Host and Port the webhook server listens on. Default port 9443.
+	Host string
+	Port int
+
+	// CertDir, when set, serves the certificate in CertDir/tls.crt and tls.key (from
+	// cert-manager, whose CA injector patches the configurations) instead of managing one.
+	CertDir string
+	// SecretName holds the self-managed CA and certificate. Default "airlock-webhook-tls".
+	SecretName string
+	// CertDNSNames and CertIPs are the names of the self-managed certificate; default the
+	// Service's DNS names.
+	CertDNSNames []string
+	CertIPs      []net.IP
+
+	// ExemptNamespaces are never judged, besides Namespace and kube-system.
+	ExemptNamespaces []string
+	// RemoteOptions reach registries (transport, keychain).
+	RemoteOptions []remote.Option
+	// Metrics registers the cache metrics; nil means controller-runtime's registry, which the
+	// manager serves.
+	Metrics prometheus.Registerer
+}
+
+// Webhooks is what Setup started; tests use it to rotate certificates and read cache statistics.
+type Webhooks struct {
+	Admission  *Admission
+	Classifier *classify.Classifier
+	// Certs is nil when the certificate comes from CertDir.
+	Certs *certs.Manager
+}
+
+// Setup adds the admission webhooks to a manager: the webhook server, its certificate, the
+// webhook configurations, and their metrics.
+func Setup(mgr manager.Manager, o Options) (*Webhooks, error) {
+	if o.Namespace == "" {
+		return nil, fmt.Errorf("webhook: the Airlock namespace is required")
+	}
+	if o.ConfigurationName == "" {
+		o.ConfigurationName = "airlock"
+	}
+	if o.SecretName == "" {
+		o.SecretName = "airlock-webhook-tls"
+	}
+	if o.Port == 0 {
+		o.Port = 9443
+	}
+	exempt := append([]string{o.Namespace, "kube-system"}, o.ExemptNamespaces...)
+
+	classifier, err := classify.NewRemote(o.RemoteOptions...)
+	if err != nil {
+		return nil, err
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.Registry
+	}
+	if err := RegisterCacheMetrics(o.Metrics, classifier); err != nil {
+		return nil, err
+	}
+	adm, err := NewAdmission(Config{
+		Reader:           mgr.GetClient(),
+		Secrets:          policy.SecretReader{Reader: mgr.GetAPIReader()},
+		Classifier:       classifier,
+		Scheme:           mgr.GetScheme(),
+		Recorder:         mgr.GetEventRecorder("airlock-admission"),
+		ExemptNamespaces: exempt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	wh := &Webhooks{Admission: adm, Classifier: classifier}
+
+	srvOpts := crwebhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir}
+	// Kubernetes' own floor; nothing older is needed by any supported API server.
+	srvOpts.TLSOpts = append(srvOpts.TLSOpts, func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 })
+	if o.CertDir == "" {
+		direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
+		if err != nil {
+			return nil, err
+		}
+		names := o.CertDNSNames
+		if len(names) == 0 && o.Endpoint.Service != nil {
+			s := o.Endpoint.Service
+			names = []string{s.Name + "." + s.Namespace + ".svc", s.Name + "." + s.Namespace + ".svc.cluster.local"}
+		}
+		wh.Certs = &certs.Manager{
+			Client: direct, Namespace: o.Namespace, SecretName: o.SecretName, DNSNames: names, IPs: o.CertIPs,
+			OnCABundle: func(ctx context.Context, caBundle []byte) error {
+				return ApplyConfigurations(ctx, direct, o.ConfigurationName, o.Endpoint, exempt, caBundle)
+			},
+		}
+		srvOpts.TLSOpts = append(srvOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = wh.Certs.GetCertificate })
+		if err := mgr.Add(wh.Certs); err != nil {
+			return nil, err
+		}
+		if err := mgr.AddReadyzCheck("serving-certificate", wh.Certs.Ready); err != nil {
+			return nil, err
+		}
+	}
+	srv := crwebhook.NewServer(srvOpts)
+	srv.Register(ValidatePath, adm.Validator())
+	srv.Register(MutatePath, adm.Mutator())
+	if err := mgr.Add(srv); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("webhook-server", srv.StartedChecker()); err != nil {
+		return nil, err
+	}
+	return wh, nil
+}
