@@ -33,7 +33,14 @@ const airlockNamespace = "airlock-system"
 // startAirlock runs the controller as `airlock controller` does, against the test apiserver, with
 // the webhooks served on a loopback port the apiserver calls over TLS. Registries are reached
 // through the test registry's transport options.
-func startAirlock(t *testing.T, regs ...*testregistry.Registry) *webhook.Webhooks {
+// testAirlock is a running test controller.
+type testAirlock struct {
+	*webhook.Webhooks
+	// Port is the webhook server's loopback port.
+	Port int
+}
+
+func startAirlock(t *testing.T, regs ...*testregistry.Registry) *testAirlock {
 	t.Helper()
 	ensureNamespace(t, airlockNamespace, nil)
 	port := freePort(t)
@@ -72,7 +79,7 @@ func startAirlock(t *testing.T, regs ...*testregistry.Registry) *webhook.Webhook
 		_ = k8s.Delete(context.Background(), vwc)
 		_ = k8s.Delete(context.Background(), mwc)
 	})
-	return wh
+	return &testAirlock{Webhooks: wh, Port: port}
 }
 
 func freePort(t *testing.T) int {
