@@ -43,6 +43,19 @@ $(K8S_BIN)/etcd: test/tools/go.mod test/tools/go.sum
 test: tools ## Unit, integration (real kube-apiserver + etcd) and short fuzz tests.
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+# Each fuzz target runs briefly inside `make test`; run longer with `make fuzz FUZZTIME=10m`.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./webhook:FuzzAdmissionReview
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 10s).
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 .PHONY: bench
 bench: ## Run the benchmarks (compare runs with benchstat).

@@ -47,6 +47,10 @@ type judgedImage struct {
 // failurePolicy answers: fail closed in enforce namespaces, open in audit ones.
 func (a *Admission) judge(ctx context.Context, req admission.Request) (*judgement, *admission.Response) {
 	switch {
+	case req.UID == "" || req.Kind.Kind == "" || req.Operation == "":
+		// An empty or truncated review must not pass as "nothing to judge".
+		r := admission.Errored(http.StatusBadRequest, errors.New("malformed AdmissionReview: request.uid, request.kind and request.operation are required"))
+		return nil, &r
 	case req.Operation != admissionv1.Create && req.Operation != admissionv1.Update:
 		return &judgement{skip: "operation " + string(req.Operation)}, nil
 	case req.SubResource != "" && req.SubResource != "ephemeralcontainers":

@@ -1,0 +1,235 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/airlock-dev/airlock/api/v1alpha1"
+	"github.com/airlock-dev/airlock/test/testregistry"
+	"github.com/airlock-dev/airlock/webhook/classify"
+)
+
+// handlerFixture is the admission handlers with a fake API (namespaces and one policy) and a real
+// in-process registry holding a signed image, a model server and an unsigned image.
+type handlerFixture struct {
+	adm                      *Admission
+	scheme                   *runtime.Scheme
+	signed, server, unsigned string
+}
+
+func newHandlerFixture(tb testing.TB) *handlerFixture {
+	tb.Helper()
+	reg := testregistry.New()
+	tb.Cleanup(reg.Close)
+	key, err := testregistry.NewKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &handlerFixture{}
+	for _, img := range []struct {
+		repo string
+		cfg  testregistry.Image
+		dst  *string
+		sign bool
+	}{
+		{"trusted/app", testregistry.Image{Cmd: []string{"/app"}}, &f.signed, true},
+		{"trusted/llm", testregistry.Image{Entrypoint: []string{"ollama", "serve"}}, &f.server, true},
+		{"trusted/unsigned", testregistry.Image{Cmd: []string{"/x"}}, &f.unsigned, false},
+	} {
+		d, err := reg.PushImage(img.repo, "v1", img.cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if img.sign {
+			if err := reg.Sign(d, key); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		*img.dst = reg.Ref(img.repo, ":v1")
+	}
+	f.scheme = runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(f.scheme)
+	_ = v1alpha1.AddToScheme(f.scheme)
+	pol := &v1alpha1.AirlockPolicy{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "u1", Generation: 1}, Spec: v1alpha1.AirlockPolicySpec{
+		Images: v1alpha1.ImagePolicy{TrustedRegistries: []string{reg.Host + "/trusted/**"},
+			Authorities: []v1alpha1.Authority{{Name: "release", Key: &v1alpha1.KeyAuthority{PublicKey: string(key.PublicPEM)}}}}}}
+	reader := fake.NewClientBuilder().WithScheme(f.scheme).WithObjects(pol,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod", Labels: map[string]string{v1alpha1.LabelMode: v1alpha1.ModeEnforce}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dev", Labels: map[string]string{v1alpha1.LabelMode: v1alpha1.ModeAudit}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}},
+	).Build()
+	c, err := classify.NewRemote(reg.RemoteOptions()...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.adm, err = NewAdmission(Config{Reader: reader, Classifier: c, Scheme: f.scheme})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// review builds an AdmissionReview for creating a pod in ns.
+func review(tb testing.TB, ns string, images ...string) []byte {
+	tb.Helper()
+	p := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ns}}
+	for i, img := range images {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: string(rune('a' + i)), Image: img})
+	}
+	raw, _ := json.Marshal(p)
+	return reviewOf(tb, ns, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, raw)
+}
+
+func reviewOf(tb testing.TB, ns string, kind metav1.GroupVersionKind, raw []byte) []byte {
+	tb.Helper()
+	ar := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "uid-1", Kind: kind, Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+			Namespace: ns, Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}}}
+	b, err := json.Marshal(ar)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// serve posts body to the webhook over HTTP, as the API server does, and decodes the answer.
+func serve(tb testing.TB, h http.Handler, body io.Reader, contentType string) (*admissionv1.AdmissionReview, int) {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodPost, ValidatePath, body)
+	req.Header.Set("Content-Type", contentType)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var ar admissionv1.AdmissionReview
+	if err := json.Unmarshal(rec.Body.Bytes(), &ar); err != nil {
+		tb.Fatalf("the webhook answered with something that is not an AdmissionReview (HTTP %d): %v\n%s", rec.Code, err, rec.Body.String())
+	}
+	return &ar, rec.Code
+}
+
+func TestMalformedReviewsGetClearErrors(t *testing.T) {
+	f := newHandlerFixture(t)
+	h := f.adm.Validator()
+	podKind := metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
+	cases := []struct {
+		name        string
+		body        []byte
+		contentType string
+		want        string
+	}{
+		{"not JSON", []byte("{not json"), "application/json", ""},
+		{"empty body", nil, "application/json", "malformed AdmissionReview"},
+		{"wrong content type", review(t, "prod", f.signed), "text/plain", "contentType=text/plain, expected application/json"},
+		{"no request", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), "application/json", "malformed AdmissionReview"},
+		{"object is not a pod", reviewOf(t, "prod", podKind, []byte(`{"spec":5}`)), "application/json", "decoding the Pod"},
+		{"metadata of the wrong type", reviewOf(t, "prod", podKind, []byte(`{"metadata":{"name":5}}`)), "application/json", "decoding the Pod"},
+		{"unknown kind version", reviewOf(t, "prod", metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, []byte(`[]`)), "application/json", "decoding the Pod"},
+		{"huge body", append(review(t, "prod", f.signed), bytes.Repeat([]byte(" "), 8<<20)...), "application/json", "request entity is too large"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ar, _ := serve(t, h, bytes.NewReader(c.body), c.contentType)
+			r := ar.Response
+			if r == nil || r.Allowed || r.Result == nil || r.Result.Code < 400 || r.Result.Message == "" {
+				t.Fatalf("response %+v: want a refusal with a 4xx/5xx code and a message", r)
+			}
+			if c.want != "" && !strings.Contains(r.Result.Message, c.want) {
+				t.Errorf("message %q lacks %q", r.Result.Message, c.want)
+			}
+		})
+	}
+}
+
+func TestHandlerVerdicts(t *testing.T) {
+	f := newHandlerFixture(t)
+	cases := []struct {
+		name    string
+		ns      string
+		images  []string
+		allowed bool
+		warn    string
+	}{
+		{"signed in enforce", "prod", []string{f.signed}, true, ""},
+		{"unsigned in enforce", "prod", []string{f.signed, f.unsigned}, false, ""},
+		{"unsigned in audit", "dev", []string{f.unsigned}, true, "would deny"},
+		{"namespace off", "other", []string{f.unsigned}, true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ar, _ := serve(t, f.adm.Validator(), bytes.NewReader(review(t, c.ns, c.images...)), "application/json")
+			if ar.Response.Allowed != c.allowed || ar.Response.UID != "uid-1" {
+				t.Fatalf("allowed=%t uid=%q, want allowed=%t (%v)", ar.Response.Allowed, ar.Response.UID, c.allowed, ar.Response.Result)
+			}
+			if c.warn != "" && !strings.Contains(strings.Join(ar.Response.Warnings, "\n"), c.warn) {
+				t.Errorf("warnings %q lack %q", ar.Response.Warnings, c.warn)
+			}
+		})
+	}
+}
+
+func TestMutatePatchesOnlyAnnotations(t *testing.T) {
+	f := newHandlerFixture(t)
+	ar, _ := serve(t, f.adm.Mutator(), bytes.NewReader(review(t, "prod", f.server, f.signed)), "application/json")
+	var ops []map[string]any
+	if err := json.Unmarshal(ar.Response.Patch, &ops); err != nil {
+		t.Fatalf("patch: %v", err)
+	}
+	if len(ops) == 0 {
+		t.Fatal("no patch for a quarantined pod")
+	}
+	for _, op := range ops {
+		if path, _ := op["path"].(string); !strings.HasPrefix(path, "/metadata/annotations") {
+			t.Errorf("patch touches %s: %v", path, op)
+		}
+	}
+	if !strings.Contains(string(ar.Response.Patch), `"airlock.dev/quarantine":"true"`) &&
+		!strings.Contains(string(ar.Response.Patch), `"airlock.dev~1quarantine"`) {
+		t.Errorf("patch does not quarantine: %s", ar.Response.Patch)
+	}
+}
+
+// BenchmarkValidatePodWarm measures the validating handler on a 3-container pod whose images are
+// cached, including AdmissionReview decoding and encoding; it reports the p99 of its iterations.
+func BenchmarkValidatePodWarm(b *testing.B) {
+	f := newHandlerFixture(b)
+	body := review(b, "prod", f.signed, f.server, f.unsigned)
+	h := f.adm.Validator()
+	serve(b, h, bytes.NewReader(body), "application/json") // warm the cache
+	b.ReportAllocs()
+	lat := newLatencies(b.N)
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, ValidatePath, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		lat.time(func() { h.ServeHTTP(rec, req) })
+	}
+	lat.report(b)
+}
+
+// BenchmarkHandleWarm is the handler alone, without HTTP and JSON around it.
+func BenchmarkHandleWarm(b *testing.B) {
+	f := newHandlerFixture(b)
+	var ar admissionv1.AdmissionReview
+	if err := json.Unmarshal(review(b, "prod", f.signed, f.server, f.unsigned), &ar); err != nil {
+		b.Fatal(err)
+	}
+	req := admission.Request{AdmissionRequest: *ar.Request}
+	f.adm.validate(context.Background(), req)
+	b.ReportAllocs()
+	for b.Loop() {
+		f.adm.validate(context.Background(), req)
+	}
+}
