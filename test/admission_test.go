@@ -28,7 +28,7 @@ type admissionFixture struct {
 	untrusted, signed, otherSigned, model, server string
 }
 
-func newAdmissionFixture(t *testing.T) *admissionFixture {
+func newAdmissionFixture(t testing.TB) *admissionFixture {
 	t.Helper()
 	f := &admissionFixture{reg: testregistry.New()}
 	t.Cleanup(f.reg.Close)
@@ -63,7 +63,7 @@ func newAdmissionFixture(t *testing.T) *admissionFixture {
 }
 
 // createPolicies installs the strict and fail-open policies trusting host/trusted/** and the key.
-func createPolicies(t *testing.T, key *testregistry.Key, hosts ...string) {
+func createPolicies(t testing.TB, key *testregistry.Key, hosts ...string) {
 	t.Helper()
 	var trusted []string
 	for _, h := range hosts {

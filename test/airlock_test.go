@@ -40,7 +40,7 @@ type testAirlock struct {
 	Port int
 }
 
-func startAirlock(t *testing.T, regs ...*testregistry.Registry) *testAirlock {
+func startAirlock(t testing.TB, regs ...*testregistry.Registry) *testAirlock {
 	t.Helper()
 	ensureNamespace(t, airlockNamespace, nil)
 	port := freePort(t)
@@ -82,7 +82,7 @@ func startAirlock(t *testing.T, regs ...*testregistry.Registry) *testAirlock {
 	return &testAirlock{Webhooks: wh, Port: port}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,7 +93,7 @@ func freePort(t *testing.T) int {
 }
 
 // ensureNamespace creates a namespace with labels, or does nothing if it exists.
-func ensureNamespace(t *testing.T, name string, labels map[string]string) {
+func ensureNamespace(t testing.TB, name string, labels map[string]string) {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
 	if err := k8s.Create(context.Background(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -102,7 +102,7 @@ func ensureNamespace(t *testing.T, name string, labels map[string]string) {
 }
 
 // newNamespace creates a fresh namespace in a mode ("" for none) and returns its name.
-func newNamespace(t *testing.T, mode string, extra map[string]string) string {
+func newNamespace(t testing.TB, mode string, extra map[string]string) string {
 	t.Helper()
 	labels := map[string]string{}
 	if mode != "" {
@@ -137,7 +137,7 @@ func (w *warningClient) Warnings() []string {
 	return append([]string(nil), w.warnings...)
 }
 
-func newWarningClient(t *testing.T) *warningClient {
+func newWarningClient(t testing.TB) *warningClient {
 	t.Helper()
 	w := &warningClient{}
 	cfg := rest.CopyConfig(env.Config)
@@ -152,7 +152,7 @@ func newWarningClient(t *testing.T) *warningClient {
 
 // waitForWebhook waits until the API server calls the webhook (the CA bundle has propagated):
 // a dry-run pod with an image of an untrusted registry is denied by Airlock.
-func waitForWebhook(t *testing.T, ns, image string) {
+func waitForWebhook(t testing.TB, ns, image string) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		err := createIn(ctx, k8s, ns, pod("probe", image), client.DryRunAll)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/airlock-dev/airlock/test/controlplane"
@@ -23,6 +25,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	ctrl.SetLogger(logr.Discard()) // the controllers' logs would bury test output
 	var err error
 	env, err = controlplane.Start()
 	if err != nil {

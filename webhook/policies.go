@@ -53,7 +53,9 @@ func newPolicies(reader client.Reader, secrets classify.SecretReader) (*policies
 // watch order. An invalid policy is an error: callers fail closed in enforce mode.
 func (ps *policies) forNamespace(ctx context.Context, ns *corev1.Namespace) (*classify.Policy, string, error) {
 	var list v1alpha1.AirlockPolicyList
-	if err := ps.reader.List(ctx, &list); err != nil {
+	// Policies are only read (compiling deep-copies what it keeps), so the cache's objects are
+	// listed without copying them on every admission.
+	if err := ps.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, "", fmt.Errorf("listing AirlockPolicies: %w", err)
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
