@@ -29,6 +29,11 @@ lint: ## go vet, gofmt, and a check that generated files are current.
 	@$(MAKE) --no-print-directory generate
 	@git diff --exit-code -- api charts/airlock/crds || { echo "generated files are stale: run make generate and commit"; exit 1; }
 
+.PHONY: demo
+demo: build tools $(K8S_BIN)/kubectl ## Local control plane + registry + airlock controller; prints verdicts, runs until Ctrl-C.
+	$(GO) build -o $(BIN)/airlock-demo ./test/demo
+	$(BIN)/airlock-demo --airlock $(BIN)/airlock --dir $(BIN)/demo
+
 .PHONY: tools
 tools: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/etcd ## Build the test control plane (kube-apiserver, etcd) once.
 
@@ -36,6 +41,8 @@ tools: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/etcd ## Build the test control plane
 # about nine minutes, so they are built only when missing or when test/tools/go.mod changes.
 $(K8S_BIN)/kube-apiserver: test/tools/go.mod test/tools/go.sum
 	cd test/tools && $(GO) build -o $@ k8s.io/kubernetes/cmd/kube-apiserver
+$(K8S_BIN)/kubectl: test/tools/go.mod test/tools/go.sum
+	cd test/tools && $(GO) build -o $@ k8s.io/kubernetes/cmd/kubectl
 $(K8S_BIN)/etcd: test/tools/go.mod test/tools/go.sum
 	cd test/tools && $(GO) build -o $@ go.etcd.io/etcd/server/v3
 

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // exitError carries a process exit code through cobra without printing usage.
@@ -32,7 +33,9 @@ func newRootCommand() *cobra.Command {
 }
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
+	// Ctrl-C and SIGTERM cancel the command's context, so servers shut down cleanly.
+	ctx := ctrl.SetupSignalHandler()
+	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		code := 1
 		var ee *exitError
 		if errors.As(err, &ee) {
