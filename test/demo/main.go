@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -34,6 +35,9 @@ import (
 	"github.com/airlock-dev/airlock/test/controlplane"
 	"github.com/airlock-dev/airlock/test/testregistry"
 )
+
+// out receives the demo's report; tests capture it.
+var out io.Writer = os.Stdout
 
 func main() {
 	airlock := flag.String("airlock", "bin/airlock", "path of the airlock binary")
@@ -109,9 +113,9 @@ func run(ctx context.Context, airlockBin, stateDir string, exitAfter bool) (err 
 		return err
 	}
 
-	fmt.Println()
+	fmt.Fprintln(out)
 	d.workloads(ctx)
-	fmt.Printf(`
+	fmt.Fprintf(out, `
 Airlock is running. Try it:
   export KUBECONFIG=%s
   kubectl get airlockpolicies
@@ -122,9 +126,9 @@ Airlock is running. Try it:
 	if exitAfter {
 		return nil
 	}
-	fmt.Println("Press Ctrl-C to stop.")
+	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 	<-ctx.Done()
-	fmt.Println()
+	fmt.Fprintln(out)
 	return nil
 }
 
@@ -218,7 +222,7 @@ func (d *demo) waitReady(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("airlock did not become ready (see the controller log): %w", err)
 	}
-	fmt.Println("  policy demo: Valid; webhooks answering")
+	fmt.Fprintln(out, "  policy demo: Valid; webhooks answering")
 	return nil
 }
 
@@ -241,26 +245,26 @@ func (d *demo) workloads(ctx context.Context) {
 	for _, c := range cases {
 		c.obj.SetNamespace(c.ns)
 		kind := fmt.Sprintf("%T", c.obj)[strings.LastIndex(fmt.Sprintf("%T", c.obj), ".")+1:]
-		fmt.Printf("■ %s/%s %s (%s)\n", c.ns, strings.ToLower(kind), c.obj.GetName(), c.what)
+		fmt.Fprintf(out, "■ %s/%s %s (%s)\n", c.ns, strings.ToLower(kind), c.obj.GetName(), c.what)
 		wc := &warnings{}
 		err := d.createWithWarnings(ctx, c.obj, wc)
 		ann := c.obj.GetAnnotations()
 		switch {
 		case err != nil:
-			fmt.Printf("  DENIED\n%s\n", indent(err.Error(), "    "))
+			fmt.Fprintf(out, "  DENIED\n%s\n", indent(err.Error(), "    "))
 		case ann[v1alpha1.AnnotationQuarantine] == "true":
-			fmt.Printf("  QUARANTINED (admitted; %s=true, by %s)\n    reason: %s\n", v1alpha1.AnnotationQuarantine,
+			fmt.Fprintf(out, "  QUARANTINED (admitted; %s=true, by %s)\n    reason: %s\n", v1alpha1.AnnotationQuarantine,
 				ann[v1alpha1.AnnotationQuarantinedBy], ann[v1alpha1.AnnotationQuarantineReason])
 		default:
-			fmt.Println("  ALLOWED")
+			fmt.Fprintln(out, "  ALLOWED")
 		}
 		for _, w := range wc.list {
-			fmt.Printf("    warning: %s\n", w)
+			fmt.Fprintf(out, "    warning: %s\n", w)
 		}
 		if v := ann[v1alpha1.AnnotationVerdict]; v != "" && err == nil {
-			fmt.Printf("    %s: %s\n", v1alpha1.AnnotationVerdict, v)
+			fmt.Fprintf(out, "    %s: %s\n", v1alpha1.AnnotationVerdict, v)
 		}
-		fmt.Println()
+		fmt.Fprintln(out)
 	}
 }
 
@@ -310,7 +314,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func step(s string) { fmt.Println("→ " + s) }
+func step(s string) { fmt.Fprintln(out, "→ " + s) }
 
 func indent(s, p string) string { return p + strings.ReplaceAll(s, "\n", "\n"+p) }
 
