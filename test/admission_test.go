@@ -7,17 +7,21 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
 	"github.com/airlock-dev/airlock/test/testregistry"
+	"github.com/airlock-dev/airlock/webhook"
 )
 
 // admissionFixture: one registry with a trusted and an untrusted part, images of every kind, and
@@ -368,5 +372,63 @@ func TestConcurrentPodsResolveEachImageOnce(t *testing.T) {
 	}
 	if len(manifests) != 3 || manifests["trusted/a:v1"] != 1 || manifests["trusted/b:v1"] != 1 || manifests["trusted/c:v1"] != 1 {
 		t.Errorf("manifest resolutions = %v, want exactly one for each of the 3 images", manifests)
+	}
+}
+
+// TestWebhookConfigurations checks what the API server is told: fail closed for enforce
+// namespaces, open for audit ones, Airlock's namespace and kube-system exempt, dry runs free of side
+// effects, and an owner whose deletion removes the configurations.
+func TestWebhookConfigurations(t *testing.T) {
+	ctx := testContext(t)
+	owner := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "airlock-owner-test"}}
+	if err := k8s.Create(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	ref := &metav1.OwnerReference{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: owner.Name, UID: owner.UID}
+	ep := webhook.Endpoint{URL: "https://127.0.0.1:1"}
+	if err := webhook.ApplyConfigurations(ctx, k8s, "airlock-config-test", ep, []string{"airlock-system", "kube-system"}, []byte("ca"), ref); err != nil {
+		t.Fatal(err)
+	}
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "airlock-config-test"}, &v); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), &v) })
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "airlock-config-test"}, &m); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), &m) })
+	for _, o := range []metav1.Object{&v, &m} {
+		if refs := o.GetOwnerReferences(); len(refs) != 1 || refs[0].UID != owner.UID {
+			t.Errorf("%s: owner references %v, want the ClusterRole", o.GetName(), refs)
+		}
+	}
+	want := map[string]admissionregistrationv1.FailurePolicyType{"enforce.validate.airlock.dev": admissionregistrationv1.Fail, "audit.validate.airlock.dev": admissionregistrationv1.Ignore}
+	for _, wh := range v.Webhooks {
+		if *wh.FailurePolicy != want[wh.Name] || *wh.SideEffects != admissionregistrationv1.SideEffectClassNoneOnDryRun {
+			t.Errorf("%s: failurePolicy %s, sideEffects %s", wh.Name, *wh.FailurePolicy, *wh.SideEffects)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(wh.NamespaceSelector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mode := strings.Split(wh.Name, ".")[0]
+		for ns, match := range map[string]bool{"team-a": true, "kube-system": false, "airlock-system": false} {
+			if got := sel.Matches(labels.Set{v1alpha1.LabelMode: mode, "kubernetes.io/metadata.name": ns}); got != match {
+				t.Errorf("%s selects namespace %s: %t, want %t", wh.Name, ns, got, match)
+			}
+		}
+		if sel.Matches(labels.Set{"kubernetes.io/metadata.name": "team-b"}) {
+			t.Errorf("%s selects a namespace without %s", wh.Name, v1alpha1.LabelMode)
+		}
+	}
+	// Applying again changes nothing.
+	rv := v.ResourceVersion
+	if err := webhook.ApplyConfigurations(ctx, k8s, "airlock-config-test", ep, []string{"airlock-system", "kube-system"}, []byte("ca"), ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "airlock-config-test"}, &v); err != nil || v.ResourceVersion != rv {
+		t.Errorf("re-applying rewrote the configuration (resourceVersion %s -> %s, %v)", rv, v.ResourceVersion, err)
 	}
 }

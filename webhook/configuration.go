@@ -120,10 +120,20 @@ func Configurations(name string, ep Endpoint, exempt []string, caBundle []byte) 
 
 // ApplyConfigurations creates or updates both configurations; an update is made only when
 // something differs, so the periodic certificate sync does not churn them.
-func ApplyConfigurations(ctx context.Context, c client.Client, name string, ep Endpoint, exempt []string, caBundle []byte) error {
+//
+// owner, when set, becomes the configurations' owner: deleting it (the chart's ClusterRole, on
+// uninstall) lets the garbage collector remove them, so a removed Airlock never leaves behind a
+// fail-closed webhook that nothing answers.
+func ApplyConfigurations(ctx context.Context, c client.Client, name string, ep Endpoint, exempt []string, caBundle []byte, owner *metav1.OwnerReference) error {
 	vwant, mwant := Configurations(name, ep, exempt, caBundle)
+	setOwner := func(o client.Object) {
+		if owner != nil {
+			o.SetOwnerReferences([]metav1.OwnerReference{*owner})
+		}
+	}
 	v := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, v, func() error {
+		setOwner(v)
 		if !reflect.DeepEqual(v.Webhooks, vwant.Webhooks) {
 			v.Webhooks = vwant.Webhooks
 		}
@@ -133,6 +143,7 @@ func ApplyConfigurations(ctx context.Context, c client.Client, name string, ep E
 	}
 	m := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, m, func() error {
+		setOwner(m)
 		if !reflect.DeepEqual(m.Webhooks, mwant.Webhooks) {
 			m.Webhooks = mwant.Webhooks
 		}

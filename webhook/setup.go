@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/prometheus/client_golang/prometheus"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -44,6 +46,9 @@ type Options struct {
 	ExemptNamespaces []string
 	// RemoteOptions reach registries (transport, keychain).
 	RemoteOptions []remote.Option
+	// OwnerClusterRole, when set, names a ClusterRole that owns the webhook configurations, so
+	// they are garbage-collected with it (the Helm chart's, on uninstall).
+	OwnerClusterRole string
 	// Metrics registers the cache metrics; nil means controller-runtime's registry, which the
 	// manager serves.
 	Metrics prometheus.Registerer
@@ -113,7 +118,11 @@ func Setup(mgr manager.Manager, o Options) (*Webhooks, error) {
 		wh.Certs = &certs.Manager{
 			Client: direct, Namespace: o.Namespace, SecretName: o.SecretName, DNSNames: names, IPs: o.CertIPs,
 			OnCABundle: func(ctx context.Context, caBundle []byte) error {
-				return ApplyConfigurations(ctx, direct, o.ConfigurationName, o.Endpoint, exempt, caBundle)
+				owner, err := clusterRoleOwner(ctx, direct, o.OwnerClusterRole)
+				if err != nil {
+					return err
+				}
+				return ApplyConfigurations(ctx, direct, o.ConfigurationName, o.Endpoint, exempt, caBundle, owner)
 			},
 		}
 		srvOpts.TLSOpts = append(srvOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = wh.Certs.GetCertificate })
@@ -134,4 +143,16 @@ func Setup(mgr manager.Manager, o Options) (*Webhooks, error) {
 		return nil, err
 	}
 	return wh, nil
+}
+
+// clusterRoleOwner returns an owner reference to the named ClusterRole, or nil for "".
+func clusterRoleOwner(ctx context.Context, c client.Client, name string) (*metav1.OwnerReference, error) {
+	if name == "" {
+		return nil, nil
+	}
+	var cr rbacv1.ClusterRole
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, &cr); err != nil {
+		return nil, fmt.Errorf("reading ClusterRole %s, the owner of the webhook configurations: %w", name, err)
+	}
+	return &metav1.OwnerReference{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: cr.Name, UID: cr.UID}, nil
 }

@@ -32,6 +32,7 @@ type controllerOptions struct {
 	certDir                 string
 	certIPs                 []string
 	exempt                  []string
+	ownerClusterRole        string
 }
 
 func newControllerCommand() *cobra.Command {
@@ -65,6 +66,7 @@ Metrics are served on --metrics-bind-address, /healthz and /readyz on --health-p
 	f.StringVar(&o.certDir, "cert-dir", "", "serve tls.crt/tls.key from this directory (cert-manager) instead of a self-managed certificate")
 	f.StringSliceVar(&o.certIPs, "cert-ip", nil, "extra IP address for the self-managed serving certificate (repeatable)")
 	f.StringSliceVar(&o.exempt, "exempt-namespace", nil, "namespace never judged, besides Airlock's own and kube-system (repeatable)")
+	f.StringVar(&o.ownerClusterRole, "owner-clusterrole", "", "ClusterRole that owns the webhook configurations, so they are deleted with it (set by the Helm chart)")
 	bindGoFlags(cmd, zapOpts.BindFlags)
 	return cmd
 }
@@ -101,8 +103,8 @@ func runController(cmd *cobra.Command, o *controllerOptions) error {
 
 	wo := webhook.Options{
 		Namespace: o.namespace, Host: o.webhookHost, Port: o.webhookPort, CertDir: o.certDir,
-		ExemptNamespaces: o.exempt,
-		RemoteOptions:    []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("airlock")},
+		ExemptNamespaces: o.exempt, OwnerClusterRole: o.ownerClusterRole,
+		RemoteOptions: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("airlock")},
 	}
 	if o.webhookURL != "" {
 		wo.Endpoint.URL = o.webhookURL
