@@ -35,7 +35,11 @@ demo: build tools $(K8S_BIN)/kubectl ## Local control plane + registry + airlock
 	$(BIN)/airlock-demo --airlock $(BIN)/airlock --dir $(BIN)/demo
 
 .PHONY: tools
-tools: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/etcd ## Build the test control plane (kube-apiserver, etcd) once.
+tools: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/etcd $(BIN)/helm ## Build the test control plane (kube-apiserver, etcd) and helm once.
+
+# Helm renders the chart in the tests that check its RBAC against a real API server.
+$(BIN)/helm: test/tools/helm/go.mod test/tools/helm/go.sum
+	cd test/tools/helm && $(GO) build -o $@ helm.sh/helm/v4/cmd/helm
 
 # The control-plane binaries come from the Go module proxy through test/tools; a cold build takes
 # about nine minutes, so they are built only when missing or when test/tools/go.mod changes.

@@ -42,9 +42,16 @@ type testAirlock struct {
 
 func startAirlock(t testing.TB, regs ...*testregistry.Registry) *testAirlock {
 	t.Helper()
+	return startAirlockAs(t, env.Config, "", regs...)
+}
+
+// startAirlockAs runs the controller with the given credentials (a service account's, to test the
+// chart's RBAC) and owner ClusterRole for the webhook configurations.
+func startAirlockAs(t testing.TB, cfg *rest.Config, ownerClusterRole string, regs ...*testregistry.Registry) *testAirlock {
+	t.Helper()
 	ensureNamespace(t, airlockNamespace, nil)
 	port := freePort(t)
-	mgr, err := ctrl.NewManager(env.Config, managerOptions())
+	mgr, err := ctrl.NewManager(cfg, managerOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +62,7 @@ func startAirlock(t testing.TB, regs ...*testregistry.Registry) *testAirlock {
 	}
 	var opts webhook.Options
 	opts.Namespace = airlockNamespace
+	opts.OwnerClusterRole = ownerClusterRole
 	opts.Host, opts.Port = "127.0.0.1", port
 	opts.Endpoint = webhook.Endpoint{URL: "https://127.0.0.1:" + strconv.Itoa(port)}
 	opts.CertIPs = []net.IP{net.ParseIP("127.0.0.1")}

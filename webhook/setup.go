@@ -5,12 +5,16 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/prometheus/client_golang/prometheus"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -33,7 +37,8 @@ type Options struct {
 	Port int
 
 	// CertDir, when set, serves the certificate in CertDir/tls.crt and tls.key (from
-	// cert-manager, whose CA injector patches the configurations) instead of managing one.
+	// cert-manager) instead of managing one; CertDir/ca.crt is the CA bundle patched into the
+	// webhook configurations.
 	CertDir string
 	// SecretName holds the self-managed CA and certificate. Default "airlock-webhook-tls".
 	SecretName string
@@ -105,11 +110,22 @@ func Setup(mgr manager.Manager, o Options) (*Webhooks, error) {
 	srvOpts := crwebhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir}
 	// Kubernetes' own floor; nothing older is needed by any supported API server.
 	srvOpts.TLSOpts = append(srvOpts.TLSOpts, func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 })
-	if o.CertDir == "" {
-		direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
+	direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return nil, err
+	}
+	apply := func(ctx context.Context, caBundle []byte) error {
+		owner, err := clusterRoleOwner(ctx, direct, o.OwnerClusterRole)
 		if err != nil {
+			return err
+		}
+		return ApplyConfigurations(ctx, direct, o.ConfigurationName, o.Endpoint, exempt, caBundle, owner)
+	}
+	if o.CertDir != "" {
+		if err := mgr.Add(caFileSync{path: filepath.Join(o.CertDir, "ca.crt"), apply: apply}); err != nil {
 			return nil, err
 		}
+	} else {
 		names := o.CertDNSNames
 		if len(names) == 0 && o.Endpoint.Service != nil {
 			s := o.Endpoint.Service
@@ -117,13 +133,7 @@ func Setup(mgr manager.Manager, o Options) (*Webhooks, error) {
 		}
 		wh.Certs = &certs.Manager{
 			Client: direct, Namespace: o.Namespace, SecretName: o.SecretName, DNSNames: names, IPs: o.CertIPs,
-			OnCABundle: func(ctx context.Context, caBundle []byte) error {
-				owner, err := clusterRoleOwner(ctx, direct, o.OwnerClusterRole)
-				if err != nil {
-					return err
-				}
-				return ApplyConfigurations(ctx, direct, o.ConfigurationName, o.Endpoint, exempt, caBundle, owner)
-			},
+			OnCABundle: apply,
 		}
 		srvOpts.TLSOpts = append(srvOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = wh.Certs.GetCertificate })
 		if err := mgr.Add(wh.Certs); err != nil {
@@ -155,4 +165,31 @@ func clusterRoleOwner(ctx context.Context, c client.Client, name string) (*metav
 		return nil, fmt.Errorf("reading ClusterRole %s, the owner of the webhook configurations: %w", name, err)
 	}
 	return &metav1.OwnerReference{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: cr.Name, UID: cr.UID}, nil
+}
+
+// caFileSync publishes a CA bundle file (cert-manager's ca.crt) into the webhook configurations
+// at start and every minute, so a renewed CA reaches the API server.
+type caFileSync struct {
+	path  string
+	apply func(context.Context, []byte) error
+}
+
+func (s caFileSync) NeedLeaderElection() bool { return false }
+
+func (s caFileSync) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("ca-bundle")
+	for {
+		b, err := os.ReadFile(s.path)
+		if err == nil {
+			err = s.apply(ctx, b)
+		}
+		if err != nil {
+			logger.Error(err, "publishing the CA bundle", "file", s.path)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Minute):
+		}
+	}
 }

@@ -314,7 +314,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func step(s string) { fmt.Fprintln(out, "→ " + s) }
+func step(s string) { fmt.Fprintln(out, "→ "+s) }
 
 func indent(s, p string) string { return p + strings.ReplaceAll(s, "\n", "\n"+p) }
 
