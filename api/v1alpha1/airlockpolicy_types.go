@@ -43,6 +43,10 @@ type AirlockPolicySpec struct {
 	// with each finding. Omitted, the secure defaults documented on ImagePolicy apply.
 	// +optional
 	Images ImagePolicy `json:"images,omitempty"`
+
+	// Quarantine says who may release quarantined workloads.
+	// +optional
+	Quarantine QuarantinePolicy `json:"quarantine,omitempty"`
 }
 
 // AirlockPolicyStatus reports whether the policy is valid and where it applies.

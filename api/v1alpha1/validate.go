@@ -24,6 +24,11 @@ func (p *AirlockPolicy) Validate() field.ErrorList {
 		}
 	}
 	errs = append(errs, p.Spec.Images.Validate(spec.Child("images"))...)
+	for i, sa := range p.Spec.Quarantine.Admins.ServiceAccounts {
+		if ns, name, ok := strings.Cut(sa, "/"); !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+			errs = append(errs, field.Invalid(spec.Child("quarantine", "admins", "serviceAccounts").Index(i), sa, "write namespace/name, as in ci/release-bot"))
+		}
+	}
 	return errs
 }
 

@@ -1,0 +1,108 @@
+package quarantine
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/airlock-dev/airlock/api/v1alpha1"
+)
+
+// NamespaceReconciler keeps one isolating NetworkPolicy (and CiliumNetworkPolicy where Cilium
+// runs) in each namespace that has quarantined pods, and none elsewhere. Requests are namespaces.
+type NamespaceReconciler struct {
+	Client    client.Client
+	Isolation Isolation
+	// Cilium, when true, also keeps a CiliumNetworkPolicy (Cilium's CRDs exist in the cluster).
+	Cilium bool
+}
+
+var _ reconcile.Reconciler = &NamespaceReconciler{}
+
+// SetupWithManager registers the reconciler: any change to a pod or to an Airlock policy object
+// re-checks its namespace (a deleted or edited NetworkPolicy is put back).
+func (r *NamespaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	toNamespace := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: o.GetNamespace()}}}
+	})
+	b := ctrl.NewControllerManagedBy(mgr).Named("quarantine-networkpolicy").
+		Watches(&corev1.Pod{}, toNamespace).
+		Watches(&networkingv1.NetworkPolicy{}, toNamespace)
+	if r.Cilium {
+		b = b.Watches(newCNP(), toNamespace)
+	}
+	return b.Complete(r)
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *NamespaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	ns := req.Name
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelQuarantined: "true"}); err != nil {
+		return reconcile.Result{}, err
+	}
+	quarantinedPods.WithLabelValues(ns).Set(float64(len(pods.Items)))
+	if len(pods.Items) == 0 {
+		quarantinedPods.DeleteLabelValues(ns)
+		if err := r.deleteIfExists(ctx, &networkingv1.NetworkPolicy{}, ns); err != nil {
+			return reconcile.Result{}, err
+		}
+		if r.Cilium {
+			return reconcile.Result{}, r.deleteIfExists(ctx, newCNP(), ns)
+		}
+		return reconcile.Result{}, nil
+	}
+	if err := r.ensureNetworkPolicy(ctx, ns); err != nil {
+		return reconcile.Result{}, err
+	}
+	if r.Cilium {
+		return reconcile.Result{}, r.ensureCNP(ctx, ns)
+	}
+	return reconcile.Result{}, nil
+}
+
+func (r *NamespaceReconciler) ensureNetworkPolicy(ctx context.Context, ns string) error {
+	want := r.Isolation.NetworkPolicy(ns)
+	var have networkingv1.NetworkPolicy
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(want), &have)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := r.Client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating NetworkPolicy %s/%s: %w", ns, PolicyName, err)
+		}
+		log.FromContext(ctx).Info("isolating NetworkPolicy created", "namespace", ns)
+		return nil
+	case err != nil:
+		return err
+	}
+	if equality.Semantic.DeepEqual(have.Spec, want.Spec) {
+		return nil
+	}
+	have.Spec = want.Spec
+	if err := r.Client.Update(ctx, &have); err != nil {
+		return fmt.Errorf("restoring NetworkPolicy %s/%s: %w", ns, PolicyName, err)
+	}
+	return nil
+}
+
+// deleteIfExists deletes the named policy when the cache has it: namespaces without quarantine,
+// the common case, cost no API call.
+func (r *NamespaceReconciler) deleteIfExists(ctx context.Context, obj client.Object, ns string) error {
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: PolicyName}, obj); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if err := r.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing %s/%s: %w", ns, PolicyName, err)
+	}
+	return nil
+}
