@@ -28,6 +28,7 @@ type Admission struct {
 	decoder    admission.Decoder
 	recorder   events.EventRecorder
 	exempt     map[string]bool
+	self       map[string]bool
 }
 
 // Config configures the admission handlers.
@@ -45,6 +46,9 @@ type Config struct {
 	// ExemptNamespaces are never judged, whatever their labels say: Airlock's own namespace and
 	// kube-system, so the cluster can always heal.
 	ExemptNamespaces []string
+	// SelfUsernames are the identities Airlock itself acts as (its service account): they may
+	// release quarantines (TTL expiry) and set the quarantined label.
+	SelfUsernames []string
 }
 
 // NewAdmission returns the shared state of both webhooks.
@@ -60,6 +64,10 @@ func NewAdmission(c Config) (*Admission, error) {
 		recorder: c.Recorder, exempt: map[string]bool{}}
 	for _, ns := range c.ExemptNamespaces {
 		a.exempt[ns] = true
+	}
+	a.self = map[string]bool{}
+	for _, u := range c.SelfUsernames {
+		a.self[u] = true
 	}
 	return a, nil
 }

@@ -180,7 +180,9 @@ func TestHandlerVerdicts(t *testing.T) {
 	}
 }
 
-func TestMutatePatchesOnlyAnnotations(t *testing.T) {
+// TestMutatePatchesOnlyMetadata: a quarantined pod gets annotations and the quarantined label,
+// and nothing else of it is touched.
+func TestMutatePatchesOnlyMetadata(t *testing.T) {
 	f := newHandlerFixture(t)
 	ar, _ := serve(t, f.adm.Mutator(), bytes.NewReader(review(t, "prod", f.server, f.signed)), "application/json")
 	var ops []map[string]any
@@ -191,13 +193,16 @@ func TestMutatePatchesOnlyAnnotations(t *testing.T) {
 		t.Fatal("no patch for a quarantined pod")
 	}
 	for _, op := range ops {
-		if path, _ := op["path"].(string); !strings.HasPrefix(path, "/metadata/annotations") {
+		if path, _ := op["path"].(string); !strings.HasPrefix(path, "/metadata/annotations") && !strings.HasPrefix(path, "/metadata/labels") {
 			t.Errorf("patch touches %s: %v", path, op)
 		}
 	}
 	if !strings.Contains(string(ar.Response.Patch), `"airlock.dev/quarantine":"true"`) &&
 		!strings.Contains(string(ar.Response.Patch), `"airlock.dev~1quarantine"`) {
 		t.Errorf("patch does not quarantine: %s", ar.Response.Patch)
+	}
+	if !strings.Contains(string(ar.Response.Patch), `"airlock.dev/quarantined":"true"`) {
+		t.Errorf("a pod quarantined at admission is not labelled at once: %s", ar.Response.Patch)
 	}
 }
 

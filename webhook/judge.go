@@ -20,8 +20,9 @@ import (
 
 // judgement is what both webhooks know about one admission request.
 type judgement struct {
-	// skip, when set, says why the request is not judged (namespace off or exempt, images
-	// unchanged, a kind Airlock does not judge); nothing else is set then.
+	// skip, when set, says why the request's images are not judged (namespace off or exempt,
+	// images unchanged, a kind Airlock does not judge). Only for "images unchanged" are the
+	// object, mode and policy set, for the quarantine guard.
 	skip string
 
 	mode       string
@@ -33,6 +34,10 @@ type judgement struct {
 	action v1alpha1.Action
 	// policyErr is set when the selected policy is invalid; action is then deny.
 	policyErr error
+	// old is the object before an update; nil on create.
+	old *workload
+	// admins may release quarantines here.
+	admins v1alpha1.QuarantineAdmins
 }
 
 type judgedImage struct {
@@ -71,6 +76,7 @@ func (a *Admission) judge(ctx context.Context, req admission.Request) (*judgemen
 		r := admission.Errored(http.StatusBadRequest, err)
 		return nil, &r
 	}
+	j := &judgement{w: w}
 	imgs := w.images()
 	if req.Operation == admissionv1.Update {
 		old := newObject(schema.GroupVersionKind(req.Kind))
@@ -78,11 +84,9 @@ func (a *Admission) judge(ctx context.Context, req admission.Request) (*judgemen
 			r := admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the old %s: %w", req.Kind.Kind, err))
 			return nil, &r
 		}
-		ow, err := asWorkload(old)
-		if err == nil && sameImages(ow.images(), imgs) {
-			// Scaling, relabelling and status changes are never blocked: the images were judged
-			// when they were set.
-			return &judgement{skip: "images unchanged"}, nil
+		if j.old, err = asWorkload(old); err != nil {
+			r := admission.Errored(http.StatusBadRequest, err)
+			return nil, &r
 		}
 	}
 
@@ -92,11 +96,19 @@ func (a *Admission) judge(ctx context.Context, req admission.Request) (*judgemen
 		r := admission.Errored(http.StatusInternalServerError, fmt.Errorf("reading namespace %s: %w", req.Namespace, err))
 		return nil, &r
 	}
-	j := &judgement{mode: ns.Labels[v1alpha1.LabelMode], w: w}
+	j.mode = ns.Labels[v1alpha1.LabelMode]
 	if j.mode != v1alpha1.ModeEnforce && j.mode != v1alpha1.ModeAudit {
 		return &judgement{skip: "namespace mode " + j.mode}, nil
 	}
-	j.policy, j.policyName, j.policyErr = a.policies.forNamespace(ctx, &ns)
+	var sel selected
+	sel, j.policyErr = a.policies.forNamespace(ctx, &ns)
+	j.policy, j.policyName, j.admins = sel.policy, sel.name, sel.admins
+	if j.old != nil && sameImages(j.old.images(), imgs) {
+		// Scaling, relabelling and status changes are never blocked: the images were judged when
+		// they were set. The quarantine guard still looks at the change.
+		j.skip = "images unchanged"
+		return j, nil
+	}
 	if j.policyErr != nil {
 		j.action = v1alpha1.ActionDeny
 		return j, nil

@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
+	"github.com/airlock-dev/airlock/quarantine"
 )
 
 // maxReason bounds airlock.dev/quarantine-reason; the verdict annotation holds the details.
@@ -24,19 +26,23 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 	if errResp != nil {
 		return *errResp
 	}
-	if j.skip != "" {
+	if j.w == nil {
 		return admission.Allowed("")
 	}
-	objAnn := map[string]string{v1alpha1.AnnotationVerdict: j.verdictAnnotation()}
-	var tmplAnn map[string]string
-	if j.mode == v1alpha1.ModeEnforce && j.action == v1alpha1.ActionQuarantine {
+	objAnn := map[string]string{}
+	var tmplAnn, objLabels map[string]string
+	if j.skip == "" {
+		objAnn[v1alpha1.AnnotationVerdict] = j.verdictAnnotation()
+	}
+	quarantined := j.w.obj.GetAnnotations()[v1alpha1.AnnotationQuarantine] == "true"
+	if j.skip == "" && j.mode == v1alpha1.ModeEnforce && j.action == v1alpha1.ActionQuarantine {
 		reason := truncate("AirlockPolicy "+j.policyName+": "+strings.Join(j.findings(v1alpha1.ActionQuarantine), "; "), maxReason)
 		// A quarantine already asked for (by an operator, or at an earlier admission) keeps its
 		// reason and requester.
-		if j.w.obj.GetAnnotations()[v1alpha1.AnnotationQuarantine] != "true" {
+		if !quarantined {
 			objAnn[v1alpha1.AnnotationQuarantine] = "true"
 			objAnn[v1alpha1.AnnotationQuarantineReason] = reason
-			objAnn[v1alpha1.AnnotationQuarantinedBy] = req.UserInfo.Username
+			quarantined = true
 		}
 		// Pods inherit the template's annotations, so every pod of a quarantined workload is
 		// quarantined from its first moment. Who asked stays on the workload only, so another
@@ -44,6 +50,29 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 		if j.w.template != nil {
 			tmplAnn = map[string]string{v1alpha1.AnnotationQuarantine: "true", v1alpha1.AnnotationQuarantineReason: reason}
 		}
+	}
+	// Whoever asks for a quarantine is recorded, from the authenticated request, never from the
+	// object.
+	wasQuarantined := j.old != nil && j.old.obj.GetAnnotations()[v1alpha1.AnnotationQuarantine] == "true"
+	if quarantined && !wasQuarantined && j.w.obj.GetAnnotations()[v1alpha1.AnnotationQuarantinedBy] == "" {
+		objAnn[v1alpha1.AnnotationQuarantinedBy] = req.UserInfo.Username
+	}
+	// A new pod of a quarantined workload is labelled at admission, so it is isolated from its
+	// first packet rather than when the reconciler gets to it.
+	if pod, ok := j.w.obj.(*corev1.Pod); ok && j.old == nil && pod.Labels[v1alpha1.LabelQuarantined] != "true" {
+		q := quarantined
+		if !q {
+			var err error
+			if q, err = quarantine.PodQuarantined(ctx, a.reader, pod); err != nil {
+				return admission.Errored(http.StatusInternalServerError, fmt.Errorf("reading the owners of the pod: %w", err))
+			}
+		}
+		if q {
+			objLabels = map[string]string{v1alpha1.LabelQuarantined: "true"}
+		}
+	}
+	if len(objAnn) == 0 && tmplAnn == nil && objLabels == nil {
+		return admission.Allowed("")
 	}
 
 	// UseNumber keeps every number as written, so the patch never touches one.
@@ -53,11 +82,19 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 	if err := dec.Decode(&doc); err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the %s: %w", req.Kind.Kind, err))
 	}
-	if err := setAnnotations(doc, []string{"metadata"}, objAnn); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
-	}
-	if tmplAnn != nil {
-		if err := setAnnotations(doc, templateMetadataPath(j.w.specPath), tmplAnn); err != nil {
+	for _, set := range []struct {
+		path []string
+		key  string
+		kv   map[string]string
+	}{
+		{[]string{"metadata"}, "annotations", objAnn},
+		{[]string{"metadata"}, "labels", objLabels},
+		{templateMetadataPath(j.w.specPath), "annotations", tmplAnn},
+	} {
+		if len(set.kv) == 0 {
+			continue
+		}
+		if err := setMap(doc, set.path, set.key, set.kv); err != nil {
 			return admission.Errored(http.StatusBadRequest, err)
 		}
 	}
@@ -74,10 +111,11 @@ func templateMetadataPath(specPath string) []string {
 	return append(parts[:len(parts)-1], "metadata")
 }
 
-// setAnnotations sets annotations in the JSON object at path, creating the maps on the way.
-func setAnnotations(doc map[string]any, path []string, kv map[string]string) error {
+// setMap sets entries of the map named key (annotations, labels) in the JSON object at path,
+// creating the maps on the way.
+func setMap(doc map[string]any, path []string, key string, kv map[string]string) error {
 	m := doc
-	for _, p := range append(path, "annotations") {
+	for _, p := range append(path[:len(path):len(path)], key) {
 		next, ok := m[p]
 		if !ok || next == nil {
 			next = map[string]any{}

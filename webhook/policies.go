@@ -48,15 +48,22 @@ func newPolicies(reader client.Reader, secrets classify.SecretReader) (*policies
 	return &policies{reader: reader, secrets: secrets, compiled: map[types.UID]compiledPolicy{}, fallback: fb}, nil
 }
 
-// forNamespace returns the compiled policy for a namespace and its name. Of several policies that
-// select the namespace, the one whose name sorts first applies, so the choice never depends on
-// watch order. An invalid policy is an error: callers fail closed in enforce mode.
-func (ps *policies) forNamespace(ctx context.Context, ns *corev1.Namespace) (*classify.Policy, string, error) {
+// selected is the policy that applies to a namespace.
+type selected struct {
+	policy *classify.Policy
+	name   string
+	admins v1alpha1.QuarantineAdmins
+}
+
+// forNamespace returns the policy for a namespace. Of several policies that select the namespace,
+// the one whose name sorts first applies, so the choice never depends on watch order. An invalid
+// policy is an error (its name is still returned): callers fail closed in enforce mode.
+func (ps *policies) forNamespace(ctx context.Context, ns *corev1.Namespace) (selected, error) {
 	var list v1alpha1.AirlockPolicyList
 	// Policies are only read (compiling deep-copies what it keeps), so the cache's objects are
 	// listed without copying them on every admission.
 	if err := ps.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, "", fmt.Errorf("listing AirlockPolicies: %w", err)
+		return selected{}, fmt.Errorf("listing AirlockPolicies: %w", err)
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
 	for i := range list.Items {
@@ -64,13 +71,15 @@ func (ps *policies) forNamespace(ctx context.Context, ns *corev1.Namespace) (*cl
 		if !selects(p, ns) {
 			continue
 		}
+		sel := selected{name: p.Name, admins: *p.Spec.Quarantine.Admins.DeepCopy()}
 		cp, err := ps.compile(ctx, p)
 		if err != nil {
-			return nil, p.Name, fmt.Errorf("AirlockPolicy %s is invalid, fix it (kubectl describe airlockpolicy %s): %w", p.Name, p.Name, err)
+			return sel, fmt.Errorf("AirlockPolicy %s is invalid, fix it (kubectl describe airlockpolicy %s): %w", p.Name, p.Name, err)
 		}
-		return cp, p.Name, nil
+		sel.policy = cp
+		return sel, nil
 	}
-	return ps.fallback, DefaultPolicyName, nil
+	return selected{policy: ps.fallback, name: DefaultPolicyName}, nil
 }
 
 func selects(p *v1alpha1.AirlockPolicy, ns *corev1.Namespace) bool {

@@ -28,6 +28,11 @@ func (a *Admission) validate(ctx context.Context, req admission.Request) admissi
 	if errResp != nil {
 		return *errResp
 	}
+	if j.w != nil {
+		if denied := a.guard(req, j); denied != nil {
+			return *denied
+		}
+	}
 	if j.skip != "" {
 		return admission.Allowed("")
 	}
