@@ -45,11 +45,27 @@ var _ reconcile.Reconciler = &PodReconciler{}
 func (r *PodReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	// Only the quarantine annotations of workloads matter here, not their status churn.
 	annotations := builder.WithPredicates(predicate.AnnotationChangedPredicate{})
-	b := ctrl.NewControllerManagedBy(mgr).Named("quarantine-pods").For(&corev1.Pod{})
+	b := ctrl.NewControllerManagedBy(mgr).Named("quarantine-pods").For(&corev1.Pod{}).
+		// A namespace leaving enforce/audit mode releases its pods; entering it applies requests.
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.podsIn), builder.WithPredicates(predicate.LabelChangedPredicate{}))
 	for _, w := range []client.Object{&appsv1.Deployment{}, &appsv1.ReplicaSet{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{}, &batchv1.Job{}, &batchv1.CronJob{}} {
 		b = b.Watches(w, handler.EnqueueRequestsFromMapFunc(r.podsOf), annotations)
 	}
 	return b.Complete(r)
+}
+
+// podsIn maps a namespace to its pods.
+func (r *PodReconciler) podsIn(ctx context.Context, ns client.Object) []reconcile.Request {
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.InNamespace(ns.GetName())); err != nil {
+		log.FromContext(ctx).Error(err, "listing pods of a namespace", "namespace", ns.GetName())
+		return nil
+	}
+	out := make([]reconcile.Request, len(pods.Items))
+	for i := range pods.Items {
+		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pods.Items[i])}
+	}
+	return out
 }
 
 // podsOf maps a workload to the pods it owns, directly or through a ReplicaSet or Job.
@@ -83,6 +99,15 @@ func (r *PodReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 		return reconcile.Result{}, fmt.Errorf("reading the owners of pod %s: %w", req, err)
 	}
 	want := firstRequest(chain)
+	// Airlock acts only where a namespace asks for it (airlock.dev/mode), as the webhooks do: the
+	// guard that keeps a workload from lifting its own quarantine runs only there.
+	var ns corev1.Namespace
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: pod.Namespace}, &ns); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if m := ns.Labels[v1alpha1.LabelMode]; m != v1alpha1.ModeEnforce && m != v1alpha1.ModeAudit {
+		want = nil
+	}
 	now := r.now()
 	var requeue time.Duration
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
 	"github.com/airlock-dev/airlock/policy"
+	"github.com/airlock-dev/airlock/quarantine"
 	"github.com/airlock-dev/airlock/test/testregistry"
 	"github.com/airlock-dev/airlock/webhook"
 )
@@ -70,8 +72,12 @@ func startAirlockAs(t testing.TB, cfg *rest.Config, ownerClusterRole string, reg
 		opts.RemoteOptions = append(opts.RemoteOptions, reg.RemoteOptions()...)
 	}
 	opts.Metrics = prometheus.NewRegistry() // each test's controller has its own
+	opts.SelfUsernames = []string{whoAmI(t, cfg)}
 	wh, err := webhook.Setup(mgr, opts)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := quarantine.Setup(mgr, quarantine.Isolation{IngressFromNamespace: airlockNamespace}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,6 +94,20 @@ func startAirlockAs(t testing.TB, cfg *rest.Config, ownerClusterRole string, reg
 		_ = k8s.Delete(context.Background(), mwc)
 	})
 	return &testAirlock{Webhooks: wh, Port: port}
+}
+
+// whoAmI returns the user name the API server authenticates cfg as.
+func whoAmI(t testing.TB, cfg *rest.Config) string {
+	t.Helper()
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssr := &authenticationv1.SelfSubjectReview{}
+	if err := c.Create(context.Background(), ssr); err != nil {
+		t.Fatalf("who am I: %v", err)
+	}
+	return ssr.Status.UserInfo.Username
 }
 
 func freePort(t testing.TB) int {

@@ -51,6 +51,8 @@ type Options struct {
 	ExemptNamespaces []string
 	// RemoteOptions reach registries (transport, keychain).
 	RemoteOptions []remote.Option
+	// SelfUsernames are the identities Airlock acts as, allowed to lift quarantines.
+	SelfUsernames []string
 	// OwnerClusterRole, when set, names a ClusterRole that owns the webhook configurations, so
 	// they are garbage-collected with it (the Helm chart's, on uninstall).
 	OwnerClusterRole string
@@ -101,6 +103,7 @@ func Setup(mgr manager.Manager, o Options) (*Webhooks, error) {
 		Scheme:           mgr.GetScheme(),
 		Recorder:         mgr.GetEventRecorder("airlock-admission"),
 		ExemptNamespaces: exempt,
+		SelfUsernames:    o.SelfUsernames,
 	})
 	if err != nil {
 		return nil, err

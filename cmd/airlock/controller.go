@@ -18,6 +18,7 @@ import (
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
 	"github.com/airlock-dev/airlock/policy"
+	"github.com/airlock-dev/airlock/quarantine"
 	"github.com/airlock-dev/airlock/webhook"
 )
 
@@ -33,6 +34,7 @@ type controllerOptions struct {
 	certIPs                 []string
 	exempt                  []string
 	ownerClusterRole        string
+	selfUsername            string
 }
 
 func newControllerCommand() *cobra.Command {
@@ -66,6 +68,7 @@ Metrics are served on --metrics-bind-address, /healthz and /readyz on --health-p
 	f.StringVar(&o.certDir, "cert-dir", "", "serve tls.crt/tls.key from this directory (cert-manager) instead of a self-managed certificate")
 	f.StringSliceVar(&o.certIPs, "cert-ip", nil, "extra IP address for the self-managed serving certificate (repeatable)")
 	f.StringSliceVar(&o.exempt, "exempt-namespace", nil, "namespace never judged, besides Airlock's own and kube-system (repeatable)")
+	f.StringVar(&o.selfUsername, "self-username", "", "the identity Airlock acts as, allowed to lift quarantines (default system:serviceaccount:NAMESPACE:airlock)")
 	f.StringVar(&o.ownerClusterRole, "owner-clusterrole", "", "ClusterRole that owns the webhook configurations, so they are deleted with it (set by the Helm chart)")
 	bindGoFlags(cmd, zapOpts.BindFlags)
 	return cmd
@@ -77,6 +80,9 @@ func runController(cmd *cobra.Command, o *controllerOptions) error {
 		return err
 	}
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := quarantine.AddCiliumToScheme(scheme); err != nil {
 		return err
 	}
 	cfg, err := ctrl.GetConfig()
@@ -104,6 +110,7 @@ func runController(cmd *cobra.Command, o *controllerOptions) error {
 	wo := webhook.Options{
 		Namespace: o.namespace, Host: o.webhookHost, Port: o.webhookPort, CertDir: o.certDir,
 		ExemptNamespaces: o.exempt, OwnerClusterRole: o.ownerClusterRole,
+		SelfUsernames: []string{o.selfUsername},
 		RemoteOptions: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("airlock")},
 	}
 	if o.webhookURL != "" {
@@ -119,13 +126,20 @@ func runController(cmd *cobra.Command, o *controllerOptions) error {
 		}
 		wo.CertIPs = append(wo.CertIPs, ip)
 	}
+	if o.selfUsername == "" {
+		wo.SelfUsernames = []string{"system:serviceaccount:" + o.namespace + ":airlock"}
+	}
 	if _, err := webhook.Setup(mgr, wo); err != nil {
 		return fmt.Errorf("setting up the admission webhooks: %w", err)
+	}
+	cilium, err := quarantine.Setup(mgr, quarantine.Isolation{IngressFromNamespace: o.namespace})
+	if err != nil {
+		return fmt.Errorf("setting up quarantine: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	ctrl.Log.Info("starting airlock controller", "namespace", o.namespace, "webhookPort", o.webhookPort)
+	ctrl.Log.Info("starting airlock controller", "namespace", o.namespace, "webhookPort", o.webhookPort, "cilium", cilium)
 	return mgr.Start(cmd.Context())
 }
 

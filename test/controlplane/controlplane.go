@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 
+	ciliumv2 "github.com/cilium/cilium/pkg/k8s/apis/cilium.io/v2"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -49,6 +50,9 @@ func Start() (*Env, error) {
 		return nil, err
 	}
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := ciliumv2.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
 	env := &envtest.Environment{
