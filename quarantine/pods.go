@@ -144,11 +144,37 @@ func (r *PodReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 		if err := patchLabel(ctx, r.Client, &pod, nil); err != nil {
 			return reconcile.Result{}, err
 		}
+		if err := clearLeftovers(ctx, r.Client, chain); err != nil {
+			return reconcile.Result{}, err
+		}
 		transitions.WithLabelValues("release").Inc()
 		r.event(&pod, corev1.EventTypeNormal, ReasonReleased, "Release", "quarantine lifted: no quarantine annotation on the pod or its workloads")
 		log.FromContext(ctx).Info("pod released")
 	}
 	return reconcile.Result{RequeueAfter: requeue}, nil
+}
+
+// clearLeftovers removes what a lifted quarantine left on the pod and its workloads (reason,
+// requester, start, TTL), so a release leaves no residue.
+func clearLeftovers(ctx context.Context, c client.Client, chain []client.Object) error {
+	for _, o := range chain {
+		a := o.GetAnnotations()
+		if a[v1alpha1.AnnotationQuarantine] == "true" {
+			continue
+		}
+		rm := map[string]*string{}
+		for _, k := range []string{v1alpha1.AnnotationQuarantine, v1alpha1.AnnotationQuarantineReason, v1alpha1.AnnotationQuarantinedBy, v1alpha1.AnnotationQuarantinedAt, AnnotationTTL} {
+			if _, ok := a[k]; ok {
+				rm[k] = nil
+			}
+		}
+		if len(rm) > 0 {
+			if err := patchAnnotations(ctx, c, o, rm); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // expire ends a quarantine whose TTL has passed by removing the annotations from the object that

@@ -40,6 +40,9 @@ type testAirlock struct {
 	*webhook.Webhooks
 	// Port is the webhook server's loopback port.
 	Port int
+	// Stop stops the controller (as a crash or a rollout would) and removes the webhook
+	// configurations; it is also called when the test ends.
+	Stop func()
 }
 
 func startAirlock(t testing.TB, regs ...*testregistry.Registry) *testAirlock {
@@ -83,17 +86,21 @@ func startAirlockAs(t testing.TB, cfg *rest.Config, ownerClusterRole string, reg
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-		// Remove the configurations, so later tests' namespaces are not judged by a stopped webhook.
-		vwc, mwc := webhook.Configurations("airlock", opts.Endpoint, nil, nil)
-		_ = k8s.Delete(context.Background(), vwc)
-		_ = k8s.Delete(context.Background(), mwc)
-	})
-	return &testAirlock{Webhooks: wh, Port: port}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager: %v", err)
+			}
+			// Remove the configurations, so later tests' namespaces are not judged by a stopped webhook.
+			vwc, mwc := webhook.Configurations("airlock", opts.Endpoint, nil, nil)
+			_ = k8s.Delete(context.Background(), vwc)
+			_ = k8s.Delete(context.Background(), mwc)
+		})
+	}
+	t.Cleanup(stop)
+	return &testAirlock{Webhooks: wh, Port: port, Stop: stop}
 }
 
 // whoAmI returns the user name the API server authenticates cfg as.
