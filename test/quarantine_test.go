@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
 	"github.com/airlock-dev/airlock/quarantine"
@@ -145,7 +146,15 @@ func TestQuarantineIsolatesAndReleases(t *testing.T) {
 		t.Error("the sibling was quarantined too")
 	}
 	// Without Cilium's CRD, the NetworkPolicy is all there is.
-	if cilium, err := quarantine.CiliumInstalled(k8s.RESTMapper()); err != nil || cilium {
+	hc, err := rest.HTTPClientFor(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(env.Config, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cilium, err := quarantine.CiliumInstalled(mapper); err != nil || cilium {
 		t.Errorf("Cilium detected without its CRD (%v)", err)
 	}
 	var victim corev1.Pod

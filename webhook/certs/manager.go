@@ -139,13 +139,15 @@ func (m *Manager) sync(ctx context.Context, forceLeaf bool) (time.Duration, erro
 		}
 		log.FromContext(ctx).Info("webhook serving certificate issued", "notAfter", b.leaf.NotAfter, "secret", m.SecretName)
 	}
+	// Serve the certificate before publishing the bundle: once the webhook configurations exist,
+	// the API server calls at once, and a handshake without a certificate would fail it.
+	cert := b.tlsCert
+	m.current.Store(&cert)
 	if m.OnCABundle != nil {
 		if err := m.OnCABundle(ctx, b.caBundle); err != nil {
 			return 0, fmt.Errorf("publishing the CA bundle: %w", err)
 		}
 	}
-	cert := b.tlsCert
-	m.current.Store(&cert)
 	return min(next, resync), nil
 }
 
