@@ -14,8 +14,9 @@ help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the airlock binary into bin/.
+build: ## Build airlock and the kubectl plugin kubectl-airlock into bin/.
 	$(GO) build -o $(BIN)/airlock ./cmd/airlock
+	$(GO) build -o $(BIN)/kubectl-airlock ./cmd/kubectl-airlock
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code and the CRD YAML from api/.
