@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"reflect"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -132,24 +131,23 @@ func ApplyConfigurations(ctx context.Context, c client.Client, name string, ep E
 		}
 	}
 	v := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, c, v, func() error {
-		setOwner(v)
-		if !reflect.DeepEqual(v.Webhooks, vwant.Webhooks) {
-			v.Webhooks = vwant.Webhooks
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("applying ValidatingWebhookConfiguration %s: %w", name, err)
-	}
 	m := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, c, m, func() error {
-		setOwner(m)
-		if !reflect.DeepEqual(m.Webhooks, mwant.Webhooks) {
-			m.Webhooks = mwant.Webhooks
+	for _, cfg := range []struct {
+		obj  client.Object
+		want func()
+	}{
+		{v, func() { v.Webhooks = vwant.Webhooks }},
+		{m, func() { m.Webhooks = mwant.Webhooks }},
+	} {
+		// CreateOrUpdate writes only when the result differs from what the server has; the
+		// rendered webhooks spell out the server's defaults so that comparison holds.
+		if _, err := controllerutil.CreateOrUpdate(ctx, c, cfg.obj, func() error {
+			setOwner(cfg.obj)
+			cfg.want()
+			return nil
+		}); err != nil {
+			return fmt.Errorf("applying %T %s: %w", cfg.obj, name, err)
 		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("applying MutatingWebhookConfiguration %s: %w", name, err)
 	}
 	return nil
 }
