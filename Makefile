@@ -59,7 +59,7 @@ test: tools ## Unit, integration (real kube-apiserver + etcd) and short fuzz tes
 
 # Each fuzz target runs briefly inside `make test`; run longer with `make fuzz FUZZTIME=10m`.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./webhook:FuzzAdmissionReview
+FUZZ_TARGETS := ./webhook:FuzzAdmissionReview ./redact:FuzzStreamMatchesWhole
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 10s).

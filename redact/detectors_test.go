@@ -1,0 +1,108 @@
+package redact
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDetectorSamples runs every detector's own true- and false-positive samples through a
+// Redactor holding all detectors, so a sample is judged as it would be in production.
+func TestDetectorSamples(t *testing.T) {
+	r, err := New(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range Default() {
+		t.Run(d.ID, func(t *testing.T) {
+			if len(d.TruePositives) == 0 {
+				t.Fatal("a detector without true-positive samples")
+			}
+			for _, s := range d.TruePositives {
+				_, fs := r.Redact([]byte(s))
+				found := false
+				for _, f := range fs {
+					found = found || f.Rule == d.ID
+				}
+				if !found {
+					t.Errorf("missed %q (found %v)", s, fs)
+				}
+			}
+			for _, s := range d.FalsePositives {
+				_, fs := r.Redact([]byte(s))
+				for _, f := range fs {
+					if f.Rule == d.ID {
+						t.Errorf("false positive on %q: %+v", s, f)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestLookAlikesSurvive: values that look like secrets or PII but are not must pass untouched.
+func TestLookAlikesSurvive(t *testing.T) {
+	r, err := New(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"commit 3f786850e387550fdab836ed7e6dc881de23001b",
+		"request id 550e8400-e29b-41d4-a716-446655440000",
+		"image sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"version 1.26.8 released 2026-11-03T10:15:30Z",
+		"card-like 4111 1111 1111 1112 fails Luhn",
+		"ssn-like 666-12-3456 and 123-45-0000",
+		"export OPENAI_API_KEY=sk-...your-key-here",
+		"api_key: ${OPENAI_API_KEY}",
+		"listening on 10.0.0.125:8080, pid 48213",
+		"timestamp 1733318400123 and port 5432",
+	} {
+		out, fs := r.Redact([]byte(s))
+		if len(fs) != 0 || string(out) != s {
+			t.Errorf("%q: findings %+v, output %q", s, fs, out)
+		}
+	}
+}
+
+func TestRedactModes(t *testing.T) {
+	in := []byte(`{"messages":[{"role":"user","content":"my ssn is 123-45-6789, card 4111 1111 1111 1111"}]}`)
+	r, err := New(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, fs := r.Redact(in)
+	if len(fs) != 2 || fs[0].Type != "ssn" || fs[1].Type != "credit_card" {
+		t.Fatalf("findings %+v", fs)
+	}
+	want := `{"messages":[{"role":"user","content":"my ssn is [REDACTED:ssn], card [REDACTED:credit_card]"}]}`
+	if string(out) != want {
+		t.Errorf("redact:\n got %s\nwant %s", out, want)
+	}
+	if strings.Contains(string(out), "6789") {
+		t.Error("a redacted value leaked")
+	}
+	b, _ := New(Default(), WithMode(ModeBlock))
+	if out, fs := b.Redact(in); out != nil || len(fs) != 2 {
+		t.Errorf("block: output %q, %d findings", out, len(fs))
+	}
+	if out, _ := b.Redact([]byte("nothing here")); string(out) != "nothing here" {
+		t.Errorf("block passes clean text: %q", out)
+	}
+	d, _ := New(Default(), WithMode(ModeDetect))
+	if out, fs := d.Redact(in); string(out) != string(in) || len(fs) != 2 {
+		t.Errorf("detect: output changed or findings %d", len(fs))
+	}
+}
+
+func TestBadDetectorsAreRejected(t *testing.T) {
+	d := SSN()
+	d.ID = ""
+	if _, err := New([]*Detector{d}); err == nil {
+		t.Error("a detector without an ID was accepted")
+	}
+	d = Email()
+	d.Pattern = mustCompile(`\bfoo`)
+	if _, err := New([]*Detector{d}); err == nil || !strings.Contains(err.Error(), "anchor") {
+		t.Errorf("a pattern with \\b: %v", err)
+	}
+}

@@ -1,0 +1,121 @@
+package redact
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Mode says what a Redactor does with what it finds.
+type Mode int
+
+// Modes.
+const (
+	// ModeRedact replaces each finding with its placeholder.
+	ModeRedact Mode = iota
+	// ModeBlock reports findings; the caller emits nothing when there are any.
+	ModeBlock
+	// ModeDetect passes the text through unchanged and reports findings.
+	ModeDetect
+)
+
+// ParseMode reads "redact", "block" or "detect".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "redact":
+		return ModeRedact, nil
+	case "block":
+		return ModeBlock, nil
+	case "detect":
+		return ModeDetect, nil
+	}
+	return 0, fmt.Errorf("redact: unknown mode %q: use redact, block or detect", s)
+}
+
+// Redactor holds compiled detectors. It is immutable and safe for concurrent use.
+type Redactor struct {
+	detectors []*Detector
+	mode      Mode
+	// Placeholder returns what replaces a finding; nil means "[REDACTED:TYPE]".
+	placeholder func(Finding) []byte
+	// hold is how many trailing bytes a stream keeps undecided: the longest candidate plus the
+	// validators' context.
+	hold int
+}
+
+// Option configures a Redactor.
+type Option func(*Redactor)
+
+// WithMode sets the mode (default ModeRedact).
+func WithMode(m Mode) Option { return func(r *Redactor) { r.mode = m } }
+
+// WithPlaceholder sets what replaces a finding in ModeRedact.
+func WithPlaceholder(f func(Finding) []byte) Option { return func(r *Redactor) { r.placeholder = f } }
+
+// New compiles detectors into a Redactor, rejecting misconfigured ones.
+func New(detectors []*Detector, opts ...Option) (*Redactor, error) {
+	r := &Redactor{detectors: detectors}
+	var errs []error
+	for _, d := range detectors {
+		if err := d.check(); err != nil {
+			errs = append(errs, err)
+		}
+		r.hold = max(r.hold, d.MaxLen+Context)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
+}
+
+// Mode returns the redactor's mode.
+func (r *Redactor) Mode() Mode { return r.mode }
+
+func (r *Redactor) placeholderFor(f Finding) []byte {
+	if r.placeholder != nil {
+		return r.placeholder(f)
+	}
+	return []byte("[REDACTED:" + f.Type + "]")
+}
+
+// Redact processes a whole buffer: the findings, and the output for the mode (the redacted text,
+// the text unchanged in ModeDetect, nil in ModeBlock when anything was found).
+func (r *Redactor) Redact(text []byte) ([]byte, []Finding) {
+	var out bytes.Buffer
+	s := r.NewStream(&out)
+	_, _ = s.Write(text) // writes to a bytes.Buffer cannot fail
+	_ = s.Close()
+	if r.mode == ModeBlock && len(s.Findings()) > 0 {
+		return nil, s.Findings()
+	}
+	return out.Bytes(), s.Findings()
+}
+
+// resolve keeps, of overlapping findings, the one that starts first (then the longer, then the
+// riskier, then the earlier detector), so the choice depends only on the findings themselves.
+func resolve(fs []Finding, order map[string]int) []Finding {
+	slices.SortFunc(fs, func(a, b Finding) int {
+		switch {
+		case a.Start != b.Start:
+			return a.Start - b.Start
+		case a.End != b.End:
+			return b.End - a.End
+		case a.Risk != b.Risk:
+			return int(b.Risk) - int(a.Risk)
+		}
+		return order[a.Rule] - order[b.Rule]
+	})
+	out := fs[:0]
+	end := -1
+	for _, f := range fs {
+		if f.Start >= end {
+			out = append(out, f)
+			end = f.End
+		}
+	}
+	return out
+}

@@ -1,0 +1,116 @@
+package redact
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+)
+
+// token returns a validator for prefixed tokens: bounded by non-token bytes, not a placeholder,
+// and (when minEntropy > 0) random enough.
+func token(minEntropy float64) func([]byte, int, int) bool {
+	inToken := func(c byte) bool { return isAlnum(c) || c == '_' || c == '-' }
+	return func(text []byte, s, e int) bool {
+		v := text[s:e]
+		return bounded(text, s, e, inToken) && !looksLikePlaceholder(v) && (minEntropy == 0 || entropy(v) >= minEntropy)
+	}
+}
+
+func secret(id, typ string, risk Risk, maxLen int, pattern string, minEntropy float64, tp, fp []string) *Detector {
+	return &Detector{ID: id, Type: typ, Risk: risk, MaxLen: maxLen, Pattern: regexp.MustCompile(pattern),
+		Validate: token(minEntropy), TruePositives: tp, FalsePositives: fp}
+}
+
+// Secrets returns detectors for credentials with a recognisable shape.
+func Secrets() []*Detector {
+	anthropic := secret("anthropic-api-key", "anthropic_api_key", RiskCritical, 130,
+		`sk-ant-(?:api03|admin01)-[A-Za-z0-9_\-]{80,110}`, 3.5,
+		[]string{"x-api-key: sk-ant-api03-" + randomish(95) + "AA"}, []string{"sk-ant-api03-your-key-here"})
+	openai := secret("openai-api-key", "openai_api_key", RiskCritical, 220,
+		`sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,200}`, 3.5,
+		[]string{"Authorization: Bearer sk-proj-" + randomish(48)}, []string{"sk-...your-key-here", "sk-your-openai-key-goes-here-xxxxxxxxxxxx", "${OPENAI_API_KEY}"})
+	openaiValidate := openai.Validate
+	openai.Validate = func(text []byte, s, e int) bool { // Anthropic's keys start with sk- too
+		return !bytes.HasPrefix(text[s:e], []byte("sk-ant-")) && openaiValidate(text, s, e)
+	}
+	return []*Detector{
+		secret("aws-access-key-id", "aws_access_key_id", RiskCritical, 20, `(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}`, 3.0,
+			[]string{"aws_access_key_id = AKIAZ7Q3B5KD2MXW4RTE"}, []string{"AKIAIOSFODNN7EXAMPLE", "AKIA0000000000000000"}),
+		{
+			ID: "aws-secret-access-key", Type: "aws_secret_access_key", Risk: RiskCritical, MaxLen: 40,
+			Keywords: []string{"aws_secret", "secret_access_key", "secretaccesskey", "aws secret"},
+			Pattern:  regexp.MustCompile(`[A-Za-z0-9/+]{40}`),
+			Validate: func(text []byte, s, e int) bool {
+				inToken := func(c byte) bool { return isAlnum(c) || c == '/' || c == '+' }
+				v := text[s:e]
+				return bounded(text, s, e, inToken) && !looksLikePlaceholder(v) && entropy(v) >= 4.0
+			},
+			TruePositives:  []string{"aws_secret_access_key=Zq8r3Jf/9KsL2mXpQ7vB4nT6wY1cE5hR0uG+aD3k"},
+			FalsePositives: []string{"aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "commit 0123456789abcdef0123456789abcdef01234567"},
+		},
+		secret("github-token", "github_token", RiskCritical, 40, `(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}`, 3.0,
+			[]string{"GITHUB_TOKEN=ghp_" + randomish(36)}, []string{"ghp_your_token_here"}),
+		secret("github-fine-grained-pat", "github_token", RiskCritical, 93, `github_pat_[A-Za-z0-9_]{82}`, 3.0,
+			[]string{"github_pat_" + randomish(82)}, nil),
+		secret("gitlab-pat", "gitlab_token", RiskCritical, 26, `glpat-[A-Za-z0-9_\-]{20}`, 3.0,
+			[]string{"glpat-" + randomish(20)}, []string{"glpat-xxxxxxxxxxxxxxxxxxxx"}),
+		anthropic,
+		openai,
+		secret("google-api-key", "google_api_key", RiskHigh, 39, `AIza[0-9A-Za-z_\-]{35}`, 3.0,
+			[]string{"key=AIza" + randomish(35)}, []string{"AIzaYOUR_API_KEY_xxxxxxxxxxxxxxxxxxxxxxx"}),
+		secret("huggingface-token", "huggingface_token", RiskHigh, 37, `hf_[A-Za-z0-9]{34}`, 3.0,
+			[]string{"HF_TOKEN=hf_" + randomish(34)}, []string{"hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}),
+		secret("slack-token", "slack_token", RiskHigh, 80, `xox[baprs]-[0-9A-Za-z\-]{10,72}`, 3.0,
+			[]string{"xoxb-" + "2410" + "9348-" + randomish(24)}, []string{"xoxb-your-token"}),
+		secret("stripe-secret-key", "stripe_key", RiskCritical, 107, `(?:sk|rk)_live_[0-9A-Za-z]{24,99}`, 3.0,
+			[]string{"sk_live_" + randomish(24)}, []string{"sk_test_4eC39HqLyjWDarjtT1zdp7dc"}),
+		{
+			ID: "jwt", Type: "jwt", Risk: RiskHigh, MaxLen: 2096,
+			Pattern:        regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8,1000}\.eyJ[A-Za-z0-9_\-]{8,1000}\.[A-Za-z0-9_\-]{8,86}`),
+			Validate:       token(0),
+			TruePositives:  []string{"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"},
+			FalsePositives: []string{"eyJhbGciOiJIUzI1NiJ9"},
+		},
+		{
+			// The body is up to 8,000 bytes (an RSA-4096 key fits); Go's regexp caps one repeat
+			// at 1,000, so the body is eight of them in a row.
+			ID: "private-key", Type: "private_key", Risk: RiskCritical, MaxLen: 8100,
+			Pattern: regexp.MustCompile(`-----BEGIN (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----` +
+				strings.Repeat(`[A-Za-z0-9+/=\s:,\-]{0,1000}`, 8) + `-----END (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----`),
+			TruePositives:  []string{"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBjxUQ5S3M7\n-----END EC PRIVATE KEY-----"},
+			FalsePositives: []string{"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"},
+		},
+		{
+			ID: "generic-secret-assignment", Type: "secret", Risk: RiskHigh, MaxLen: 160, Group: 1,
+			Pattern: regexp.MustCompile(`(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth)["']?\s{0,3}[:=]\s{0,3}["']?([^\s"',;&]{8,128})`),
+			Validate: func(text []byte, s, e int) bool {
+				v := text[s:e]
+				i := bytes.IndexAny(v, ":=")
+				val := bytes.TrimLeft(v[i+1:], " \t\"'")
+				return (s == 0 || !isAlnum(text[s-1])) && !looksLikePlaceholder(val) && entropy(val) >= 3.0
+			},
+			TruePositives:  []string{`password=Tr0ub4dor-3x!Qz#9`, `"api_key": "9f8e7d6c5b4a3f2e1d0c"`},
+			FalsePositives: []string{`password=${DB_PASSWORD}`, `token: <your token>`, `password=aaaaaaaaaa`},
+		},
+	}
+}
+
+// randomish returns a deterministic, random-looking alphanumeric string of length n, for the
+// samples: real-looking keys must not be committed.
+func randomish(n int) string {
+	const alphabet = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789aBcDeFgHiJkLmNoPqRsTuVwXyZ"
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = alphabet[x%uint32(len(alphabet))]
+	}
+	return string(b)
+}
+
+// Default returns every built-in detector: PII first, then secrets.
+func Default() []*Detector {
+	return append([]*Detector{SSN(), Email(), CreditCard(), IBAN(), Phone()}, Secrets()...)
+}

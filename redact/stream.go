@@ -1,0 +1,155 @@
+package redact
+
+import (
+	"errors"
+	"io"
+)
+
+// Stream redacts text written to it in any number of pieces and writes the result to an
+// io.Writer. It holds back the last bytes that could still belong to a value, so a value split
+// across writes is still caught, and no byte leaves while it might be part of one. Its output is
+// byte-for-byte what Redact gives for the whole text. Close flushes what is held.
+//
+// In ModeBlock nothing is written until Close, and nothing at all if anything was found.
+type Stream struct {
+	r   *Redactor
+	w   io.Writer
+	buf []byte
+	// base is the absolute offset of buf[0]; done is the absolute offset decided (and, but in
+	// ModeBlock, written) so far.
+	base, done int
+	// pos is each detector's next scan position (absolute).
+	pos []int
+	// pending are decided findings not yet passed; findings are all passed ones, for reporting.
+	pending, findings []Finding
+	order             map[string]int
+	closed            bool
+	err               error
+}
+
+// NewStream returns a Stream writing to w.
+func (r *Redactor) NewStream(w io.Writer) *Stream {
+	s := &Stream{r: r, w: w, pos: make([]int, len(r.detectors)), order: map[string]int{}}
+	for i, d := range r.detectors {
+		s.order[d.ID] = i
+	}
+	return s
+}
+
+// Findings returns what was found so far, in order.
+func (s *Stream) Findings() []Finding { return s.findings }
+
+// Write adds text to the stream.
+func (s *Stream) Write(p []byte) (int, error) {
+	if s.closed {
+		return 0, errors.New("redact: write after Close")
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	s.buf = append(s.buf, p...)
+	s.step(false)
+	return len(p), s.err
+}
+
+// Close decides and writes everything held back.
+func (s *Stream) Close() error {
+	if s.closed {
+		return s.err
+	}
+	s.closed = true
+	s.step(true)
+	if s.err == nil && s.r.mode == ModeBlock && len(s.findings) == 0 {
+		_, s.err = s.w.Write(s.buf) // nothing found: the held text goes out whole
+	}
+	return s.err
+}
+
+// step scans what can be decided and passes on what is final.
+func (s *Stream) step(final bool) {
+	end := s.base + len(s.buf)
+	// A candidate starting before limit lies inside the buffer with all its context, so more
+	// text cannot change the decision about it.
+	limit := end - s.r.hold
+	if final {
+		limit = end
+	}
+	decided := end
+	for i, d := range s.r.detectors {
+		if s.pos[i] < limit {
+			before := len(s.pending)
+			var next int
+			s.pending, next = d.scan(s.buf, s.pos[i]-s.base, limit-s.base, s.pending)
+			for j := before; j < len(s.pending); j++ {
+				s.pending[j].Start += s.base
+				s.pending[j].End += s.base
+			}
+			s.pos[i] = s.base + next
+		}
+		decided = min(decided, max(s.pos[i], limit))
+	}
+	if final {
+		decided = end
+	}
+	s.pending = resolve(s.pending, s.order)
+
+	// Pass text up to the decided point, or through a winning finding that straddles it.
+	upto := max(decided, s.done)
+	var out []byte
+	cur := s.done
+	rest := s.pending[:0]
+	for _, f := range s.pending {
+		if f.Start >= upto || f.Start < cur {
+			if f.Start >= upto {
+				rest = append(rest, f)
+			}
+			continue // f.Start < cur: it lost to a finding already passed
+		}
+		upto = max(upto, f.End)
+		out = append(out, s.buf[cur-s.base:f.Start-s.base]...)
+		if s.r.mode == ModeRedact {
+			out = append(out, s.r.placeholderFor(f)...)
+		} else {
+			out = append(out, s.buf[f.Start-s.base:f.End-s.base]...)
+		}
+		cur = f.End
+		s.findings = append(s.findings, f)
+	}
+	s.pending = dropBefore(rest, upto)
+	out = append(out, s.buf[cur-s.base:upto-s.base]...)
+	s.done = upto
+	if s.r.mode == ModeBlock {
+		return // held whole until Close
+	}
+	if len(out) > 0 {
+		if _, err := s.w.Write(out); err != nil {
+			s.err = err
+			return
+		}
+	}
+	s.compact()
+}
+
+// compact drops passed bytes, keeping Context bytes before the earliest scan position for the
+// validators' look-behind.
+func (s *Stream) compact() {
+	keepFrom := s.done
+	for _, p := range s.pos {
+		keepFrom = min(keepFrom, p)
+	}
+	keepFrom = max(keepFrom-Context, s.base)
+	if n := keepFrom - s.base; n > 0 && n >= len(s.buf)/2 {
+		s.buf = append(s.buf[:0], s.buf[n:]...)
+		s.base = keepFrom
+	}
+}
+
+func dropBefore(fs []Finding, upto int) []Finding {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Start >= upto {
+			out = append(out, f)
+		}
+	}
+	return out
+}

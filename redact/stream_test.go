@@ -1,0 +1,85 @@
+package redact
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// chunked writes text to a stream in pieces of the given sizes (cycled) and returns the output.
+func chunked(t testing.TB, r *Redactor, text []byte, sizes []int) ([]byte, []Finding) {
+	var out bytes.Buffer
+	s := r.NewStream(&out)
+	for i := 0; len(text) > 0; i++ {
+		n := 1
+		if len(sizes) > 0 {
+			n = max(1, sizes[i%len(sizes)])
+		}
+		n = min(n, len(text))
+		if _, err := s.Write(text[:n]); err != nil {
+			t.Fatal(err)
+		}
+		text = text[n:]
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes(), s.Findings()
+}
+
+func TestValueSplitAcrossWrites(t *testing.T) {
+	r, err := New(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := []byte(`{"content":"card 4111 1111 1111 1111 and key sk-proj-` + randomish(48) + `"}`)
+	whole, wf := r.Redact(text)
+	for split := 1; split < len(text); split++ {
+		var out bytes.Buffer
+		s := r.NewStream(&out)
+		s.Write(text[:split])
+		// Nothing that could still be part of a value has left.
+		if strings.Contains(out.String(), "4111") || strings.Contains(out.String(), "sk-proj") {
+			t.Fatalf("split %d: a partial value was emitted early: %q", split, out.String())
+		}
+		s.Write(text[split:])
+		s.Close()
+		if !bytes.Equal(out.Bytes(), whole) || len(s.Findings()) != len(wf) {
+			t.Fatalf("split at %d:\n got %s\nwant %s", split, out.Bytes(), whole)
+		}
+	}
+}
+
+// FuzzStreamMatchesWhole: any chunking of any input gives the whole-buffer output, and no input
+// panics.
+func FuzzStreamMatchesWhole(f *testing.F) {
+	r, err := New(Default())
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, d := range Default() {
+		for _, s := range append(d.TruePositives, d.FalsePositives...) {
+			f.Add([]byte(s), []byte{3, 1, 7})
+		}
+	}
+	f.Add([]byte(`{"messages":[{"role":"user","content":"ssn 123-45-6789 mail a.b@corp.io"}]}`), []byte{1})
+	f.Fuzz(func(t *testing.T, text, sizes []byte) {
+		whole, wf := r.Redact(text)
+		ns := make([]int, len(sizes))
+		for i, s := range sizes {
+			ns[i] = int(s)
+		}
+		got, gf := chunked(t, r, text, ns)
+		if !bytes.Equal(got, whole) {
+			t.Fatalf("chunked %v:\n got %q\nwant %q", ns, got, whole)
+		}
+		if len(gf) != len(wf) {
+			t.Fatalf("findings differ: %v vs %v", gf, wf)
+		}
+		for i := range gf {
+			if gf[i] != wf[i] {
+				t.Fatalf("finding %d: %+v vs %+v", i, gf[i], wf[i])
+			}
+		}
+	})
+}

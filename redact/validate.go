@@ -1,0 +1,102 @@
+package redact
+
+import (
+	"bytes"
+	"math"
+)
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+// bounded reports whether the candidate is not glued to more of the same: the byte before and
+// the byte after (if any) fail inToken.
+func bounded(text []byte, s, e int, inToken func(byte) bool) bool {
+	return (s == 0 || !inToken(text[s-1])) && (e >= len(text) || !inToken(text[e]))
+}
+
+// numberToken: digits, letters, and a '-' or '.' joined to a digit (part of a longer number,
+// version or identifier).
+func numberBounded(text []byte, s, e int) bool {
+	if !bounded(text, s, e, isAlnum) {
+		return false
+	}
+	if s >= 2 && (text[s-1] == '-' || text[s-1] == '.' || text[s-1] == '/') && isAlnum(text[s-2]) {
+		return false
+	}
+	if e+1 < len(text) && (text[e] == '-' || text[e] == '.' || text[e] == '/') && isAlnum(text[e+1]) {
+		return false
+	}
+	return true
+}
+
+func digitsOf(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if isDigit(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// luhn reports whether a digit string passes the Luhn checksum.
+func luhn(d []byte) bool {
+	sum, double := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i] - '0')
+		if double {
+			if n *= 2; n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// entropy is the Shannon entropy of b in bits per byte.
+func entropy(b []byte) float64 {
+	var counts [256]int
+	for _, c := range b {
+		counts[c]++
+	}
+	h := 0.0
+	for _, n := range counts {
+		if n > 0 {
+			p := float64(n) / float64(len(b))
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// placeholderWords mark values that stand in for a secret in docs and templates.
+var placeholderWords = [][]byte{
+	[]byte("your"), []byte("example"), []byte("xxxx"), []byte("placeholder"), []byte("redacted"),
+	[]byte("dummy"), []byte("changeme"), []byte("replace"), []byte("<"), []byte("${"), []byte("{{"), []byte("..."),
+}
+
+// looksLikePlaceholder reports whether a value is a template, not a secret.
+func looksLikePlaceholder(v []byte) bool {
+	l := bytes.ToLower(v)
+	for _, w := range placeholderWords {
+		if bytes.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// allSame reports whether every digit is the same (1111 1111 1111 1111).
+func allSame(d []byte) bool {
+	for _, c := range d {
+		if c != d[0] {
+			return false
+		}
+	}
+	return true
+}
