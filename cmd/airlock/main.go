@@ -29,6 +29,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(newScanCommand())
 	root.AddCommand(newControllerCommand())
+	root.AddCommand(newRedactCommand())
 	return root
 }
 
