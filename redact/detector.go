@@ -99,7 +99,17 @@ func (d *Detector) scan(text []byte, from, limit int, out []Finding) ([]Finding,
 			if d.Group > 0 && loc[2*d.Group] >= 0 {
 				f.Start, f.End = pos+loc[2*d.Group], pos+loc[2*d.Group+1]
 			}
-			out = append(out, f)
+			// Never cut an escape sequence in two: a span that starts on an escaped byte or ends
+			// on an escaping backslash would leave a JSON string invalid once replaced.
+			for f.Start < f.End && oddBackslashesBefore(text, f.Start) {
+				f.Start++
+			}
+			for f.End > f.Start && oddBackslashesBefore(text, f.End) {
+				f.End--
+			}
+			if f.Start < f.End {
+				out = append(out, f)
+			}
 			pos = e
 		default:
 			pos = s + 1

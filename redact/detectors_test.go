@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -104,5 +105,37 @@ func TestBadDetectorsAreRejected(t *testing.T) {
 	d.Pattern = mustCompile(`\bfoo`)
 	if _, err := New([]*Detector{d}); err == nil || !strings.Contains(err.Error(), "anchor") {
 		t.Errorf("a pattern with \\b: %v", err)
+	}
+}
+
+// TestJSONStaysValid: values inside JSON strings, next to escapes, are found, and the redacted
+// body is still valid JSON.
+func TestJSONStaysValid(t *testing.T) {
+	r, err := New(Default(), WithJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		in    string
+		types []string
+	}{
+		{`{"content":"line one\n4111 1111 1111 1111\tend"}`, []string{"credit_card"}},
+		{`{"content":"ssn:\n123-45-6789"}`, []string{"ssn"}},
+		{`{"card":4111111111111111,"ok":true}`, []string{"credit_card"}},
+		{`{"config":"password=\"Zx9!kQ2#vL7m\\\\\" and more"}`, []string{"secret"}},
+		{`{"k":"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAwJ2gYpVz3kq8\nq3Zk9Lm0\n-----END RSA PRIVATE KEY-----\n"}`, []string{"private_key"}},
+	}
+	for _, c := range cases {
+		out, fs := r.Redact([]byte(c.in))
+		var types []string
+		for _, f := range fs {
+			types = append(types, f.Type)
+		}
+		if strings.Join(types, ",") != strings.Join(c.types, ",") {
+			t.Errorf("%s: found %v, want %v", c.in, types, c.types)
+		}
+		if !json.Valid(out) {
+			t.Errorf("%s: redacted body is not valid JSON: %s", c.in, out)
+		}
 	}
 }

@@ -39,6 +39,8 @@ type Redactor struct {
 	mode      Mode
 	// Placeholder returns what replaces a finding; nil means "[REDACTED:TYPE]".
 	placeholder func(Finding) []byte
+	// json makes replacements keep a JSON document valid.
+	json bool
 	// hold is how many trailing bytes a stream keeps undecided: the longest candidate plus the
 	// validators' context.
 	hold int
@@ -52,6 +54,10 @@ func WithMode(m Mode) Option { return func(r *Redactor) { r.mode = m } }
 
 // WithPlaceholder sets what replaces a finding in ModeRedact.
 func WithPlaceholder(f func(Finding) []byte) Option { return func(r *Redactor) { r.placeholder = f } }
+
+// WithJSON makes the redactor keep JSON valid: a value outside a string (a number) is replaced
+// by the placeholder as a JSON string. Inside strings the placeholder is valid as it is.
+func WithJSON() Option { return func(r *Redactor) { r.json = true } }
 
 // New compiles detectors into a Redactor, rejecting misconfigured ones.
 func New(detectors []*Detector, opts ...Option) (*Redactor, error) {

@@ -76,13 +76,13 @@ func Secrets() []*Detector {
 			// at 1,000, so the body is eight of them in a row.
 			ID: "private-key", Type: "private_key", Risk: RiskCritical, MaxLen: 8100,
 			Pattern: regexp.MustCompile(`-----BEGIN (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----` +
-				strings.Repeat(`[A-Za-z0-9+/=\s:,\-]{0,1000}`, 8) + `-----END (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----`),
+				strings.Repeat(`[A-Za-z0-9+/=\s:,\-\\]{0,1000}`, 8) + `-----END (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----`),
 			TruePositives:  []string{"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBjxUQ5S3M7\n-----END EC PRIVATE KEY-----"},
 			FalsePositives: []string{"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"},
 		},
 		{
 			ID: "generic-secret-assignment", Type: "secret", Risk: RiskHigh, MaxLen: 160, Group: 1,
-			Pattern: regexp.MustCompile(`(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth)["']?\s{0,3}[:=]\s{0,3}["']?([^\s"',;&]{8,128})`),
+			Pattern: regexp.MustCompile(`(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth)["']?\s{0,3}[:=]\s{0,3}\\?["']?([^\s"',;&\\]{8,128})`),
 			Validate: func(text []byte, s, e int) bool {
 				v := text[s:e]
 				i := bytes.IndexAny(v, ":=")

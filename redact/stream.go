@@ -23,7 +23,9 @@ type Stream struct {
 	// pending are decided findings not yet passed; findings are all passed ones, for reporting.
 	pending, findings []Finding
 	order             map[string]int
-	closed            bool
+	// js follows JSON string state over the text passed so far (WithJSON).
+	js     jsonState
+	closed bool
 	err               error
 }
 
@@ -107,16 +109,23 @@ func (s *Stream) step(final bool) {
 		}
 		upto = max(upto, f.End)
 		out = append(out, s.buf[cur-s.base:f.Start-s.base]...)
+		s.js.advance(s.buf[cur-s.base : f.Start-s.base])
 		if s.r.mode == ModeRedact {
-			out = append(out, s.r.placeholderFor(f)...)
+			p := s.r.placeholderFor(f)
+			if s.r.json && !s.js.inString {
+				p = append(append([]byte{'"'}, p...), '"')
+			}
+			out = append(out, p...)
 		} else {
 			out = append(out, s.buf[f.Start-s.base:f.End-s.base]...)
 		}
+		s.js.advance(s.buf[f.Start-s.base : f.End-s.base])
 		cur = f.End
 		s.findings = append(s.findings, f)
 	}
 	s.pending = dropBefore(rest, upto)
 	out = append(out, s.buf[cur-s.base:upto-s.base]...)
+	s.js.advance(s.buf[cur-s.base : upto-s.base])
 	s.done = upto
 	if s.r.mode == ModeBlock {
 		return // held whole until Close
@@ -152,4 +161,21 @@ func dropBefore(fs []Finding, upto int) []Finding {
 		}
 	}
 	return out
+}
+
+// jsonState tracks whether the text so far ends inside a JSON string. It reads bytes in order,
+// so it is the same however the text was cut into writes.
+type jsonState struct{ inString, escaped bool }
+
+func (j *jsonState) advance(b []byte) {
+	for _, c := range b {
+		switch {
+		case j.escaped:
+			j.escaped = false
+		case c == '\\' && j.inString:
+			j.escaped = true
+		case c == '"':
+			j.inString = !j.inString
+		}
+	}
 }

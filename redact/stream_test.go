@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -50,10 +51,14 @@ func TestValueSplitAcrossWrites(t *testing.T) {
 	}
 }
 
-// FuzzStreamMatchesWhole: any chunking of any input gives the whole-buffer output, and no input
-// panics.
+// FuzzStreamMatchesWhole: any chunking of any input gives the whole-buffer output, valid JSON
+// stays valid JSON, and no input panics.
 func FuzzStreamMatchesWhole(f *testing.F) {
 	r, err := New(Default())
+	if err != nil {
+		f.Fatal(err)
+	}
+	rj, err := New(Default(), WithJSON())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -63,8 +68,14 @@ func FuzzStreamMatchesWhole(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"messages":[{"role":"user","content":"ssn 123-45-6789 mail a.b@corp.io"}]}`), []byte{1})
+	f.Add([]byte(`{"c":"x\n4111 1111 1111 1111\"password=\"Zx9!kQ2#vL7m\\\""}`), []byte{5, 2})
 	f.Fuzz(func(t *testing.T, text, sizes []byte) {
 		whole, wf := r.Redact(text)
+		if json.Valid(text) {
+			if out, _ := rj.Redact(text); !json.Valid(out) {
+				t.Fatalf("valid JSON became invalid:\n in %q\nout %q", text, out)
+			}
+		}
 		ns := make([]int, len(sizes))
 		for i, s := range sizes {
 			ns[i] = int(s)

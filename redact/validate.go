@@ -12,9 +12,29 @@ func isAlnum(c byte) bool {
 }
 
 // bounded reports whether the candidate is not glued to more of the same: the byte before and
-// the byte after (if any) fail inToken.
+// the byte after (if any) fail inToken. A JSON or C escape before it (\n, \t, ...) is a
+// separator, not a letter, so values at the start of a line inside a JSON string are found.
 func bounded(text []byte, s, e int, inToken func(byte) bool) bool {
-	return (s == 0 || !inToken(text[s-1])) && (e >= len(text) || !inToken(text[e]))
+	before := s == 0 || !inToken(text[s-1]) || escapedLetter(text, s-1)
+	return before && (e >= len(text) || !inToken(text[e]))
+}
+
+// escapedLetter reports whether text[i] is the letter of an escape sequence (the n of \n).
+func escapedLetter(text []byte, i int) bool {
+	switch text[i] {
+	case 'n', 'r', 't', 'b', 'f':
+		return oddBackslashesBefore(text, i)
+	}
+	return false
+}
+
+// oddBackslashesBefore reports whether text[i] is escaped: preceded by an odd run of backslashes.
+func oddBackslashesBefore(text []byte, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && text[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // numberToken: digits, letters, and a '-' or '.' joined to a digit (part of a longer number,

@@ -53,7 +53,14 @@ func runRedact(in io.Reader, out io.Writer, o *redactOptions) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("unknown output format %q: use text or json", o.output)
 	}
-	r, err := redact.New(redact.Default(), redact.WithMode(mode))
+	// A JSON body (first byte { or [) stays valid JSON after redaction.
+	br := bufio.NewReaderSize(in, 64<<10)
+	opts := []redact.Option{redact.WithMode(mode)}
+	if head, _ := br.Peek(512); looksLikeJSON(head) {
+		opts = append(opts, redact.WithJSON())
+	}
+	in = br
+	r, err := redact.New(redact.Default(), opts...)
 	if err != nil {
 		return err
 	}
@@ -116,3 +123,16 @@ func writeFindings(path string, fs []redact.Finding) error {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func looksLikeJSON(head []byte) bool {
+	for _, c := range head {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}

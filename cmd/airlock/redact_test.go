@@ -45,6 +45,11 @@ func TestRedactCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || res.Output != in || len(res.Findings) != 2 {
 		t.Errorf("detect -o json: exit %d, %v, %s", code, err, out)
 	}
+	var j bytes.Buffer
+	if err := runRedact(strings.NewReader(`{"card": 4111111111111111}`), &j, &redactOptions{mode: "redact", output: "text"}); err != nil ||
+		!json.Valid(j.Bytes()) || !strings.Contains(j.String(), `"[REDACTED:credit_card]"`) {
+		t.Errorf("a JSON number was not replaced by a JSON string: %v %s", err, j.String())
+	}
 	var o bytes.Buffer
 	if err := runRedact(strings.NewReader(""), &o, &redactOptions{mode: "shred", output: "text"}); err == nil {
 		t.Error("an unknown mode was accepted")
