@@ -26,7 +26,7 @@ type Stream struct {
 	// js follows JSON string state over the text passed so far (WithJSON).
 	js     jsonState
 	closed bool
-	err               error
+	err    error
 }
 
 // NewStream returns a Stream writing to w.
