@@ -8,7 +8,7 @@ import (
 )
 
 // Context is how many bytes before and after a candidate a validator may look at.
-const Context = 32
+const Context = 64
 
 // Detector proposes and validates candidates of one kind of sensitive value.
 type Detector struct {
@@ -21,6 +21,9 @@ type Detector struct {
 	// Pattern proposes candidates. It must not use ^, $, \A, \z or \b: validators check
 	// boundaries, which keeps detection independent of where a stream is cut.
 	Pattern *regexp.Regexp
+	// Literal, instead of Pattern, proposes every occurrence of these exact bytes: binary magic
+	// numbers, which Go's UTF-8 regular expressions cannot express.
+	Literal []byte
 	// MaxLen bounds a candidate's length in bytes.
 	MaxLen int
 	// Group, when positive, is the capture group that is the value (the finding's span): a
@@ -39,12 +42,17 @@ func (d *Detector) check() error {
 	switch {
 	case d.ID == "" || d.Type == "":
 		return fmt.Errorf("redact: detector %q: ID and Type are required", d.ID)
-	case d.Pattern == nil:
-		return fmt.Errorf("redact: detector %s: Pattern is required", d.ID)
+	case (d.Pattern == nil) == (d.Literal == nil):
+		return fmt.Errorf("redact: detector %s: set exactly one of Pattern and Literal", d.ID)
+	case d.Literal != nil && len(d.Literal) > d.MaxLen:
+		return fmt.Errorf("redact: detector %s: Literal is longer than MaxLen", d.ID)
 	case d.MaxLen <= 0:
 		return fmt.Errorf("redact: detector %s: MaxLen must be positive", d.ID)
 	case d.Risk < RiskLow || d.Risk > RiskCritical:
 		return fmt.Errorf("redact: detector %s: Risk %d out of range", d.ID, d.Risk)
+	}
+	if d.Pattern == nil {
+		return nil
 	}
 	re, err := syntax.Parse(d.Pattern.String(), syntax.Perl)
 	if err != nil {
@@ -79,7 +87,11 @@ func (d *Detector) scan(text []byte, from, limit int, out []Finding) ([]Finding,
 	pos := from
 	for pos < limit {
 		var loc []int
-		if d.Group > 0 {
+		if d.Literal != nil {
+			if i := bytes.Index(text[pos:], d.Literal); i >= 0 {
+				loc = []int{i, i + len(d.Literal)}
+			}
+		} else if d.Group > 0 {
 			loc = d.Pattern.FindSubmatchIndex(text[pos:])
 		} else {
 			loc = d.Pattern.FindIndex(text[pos:])

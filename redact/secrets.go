@@ -110,7 +110,8 @@ func randomish(n int) string {
 	return string(b)
 }
 
-// Default returns every built-in detector: PII first, then secrets.
+// Default returns every built-in detector: PII, secrets, then model weights.
 func Default() []*Detector {
-	return append([]*Detector{SSN(), Email(), CreditCard(), IBAN(), Phone()}, Secrets()...)
+	d := append([]*Detector{SSN(), Email(), CreditCard(), IBAN(), Phone()}, Secrets()...)
+	return append(d, ModelWeights()...)
 }
