@@ -110,8 +110,9 @@ func randomish(n int) string {
 	return string(b)
 }
 
-// Default returns every built-in detector: PII, secrets, then model weights.
+// Default returns every built-in detector: PII, secrets, prompt injection, then model weights.
 func Default() []*Detector {
 	d := append([]*Detector{SSN(), Email(), CreditCard(), IBAN(), Phone()}, Secrets()...)
+	d = append(d, PromptInjection()...)
 	return append(d, ModelWeights()...)
 }
