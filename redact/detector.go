@@ -26,6 +26,9 @@ type Detector struct {
 	Literal []byte
 	// MaxLen bounds a candidate's length in bytes.
 	MaxLen int
+	// Raw detectors see the text as it is, not normalised: they look for the very characters
+	// normalisation removes (zero-width runs).
+	Raw bool
 	// Group, when positive, is the capture group that is the value (the finding's span): a
 	// pattern may match "password=" to find a value without redacting the name.
 	Group int

@@ -63,7 +63,7 @@ func PromptInjection() []*Detector {
 		},
 		{
 			// Runs of zero-width characters hide text; a single joiner is ordinary (emoji).
-			ID: "injection-zero-width-run", Type: TypePromptInjection, Risk: RiskMedium, MaxLen: 3 * 64,
+			ID: "injection-zero-width-run", Type: TypePromptInjection, Risk: RiskMedium, MaxLen: 3 * 64, Raw: true,
 			Pattern:        regexp.MustCompile(`[\x{200B}-\x{200D}\x{2060}\x{FEFF}]{4,64}`),
 			TruePositives:  []string{"pay\u200b\u200c\u200b\u200d\u200bnow"},
 			FalsePositives: []string{"👩\u200d💻 family", "a\u200bb"},

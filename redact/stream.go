@@ -3,6 +3,7 @@ package redact
 import (
 	"errors"
 	"io"
+	"unicode/utf8"
 )
 
 // Stream redacts text written to it in any number of pieces and writes the result to an
@@ -24,9 +25,11 @@ type Stream struct {
 	pending, findings []Finding
 	order             map[string]int
 	// js follows JSON string state over the text passed so far (WithJSON).
-	js     jsonState
-	closed bool
-	err    error
+	js jsonState
+	// scratch is reused for the normalised view.
+	scratch view
+	closed  bool
+	err     error
 }
 
 // NewStream returns a Stream writing to w.
@@ -70,25 +73,31 @@ func (s *Stream) Close() error {
 // step scans what can be decided and passes on what is final.
 func (s *Stream) step(final bool) {
 	end := s.base + len(s.buf)
-	// A candidate starting before limit lies inside the buffer with all its context, so more
-	// text cannot change the decision about it.
-	limit := end - s.r.hold
-	if final {
-		limit = end
-	}
+	norm, raw := normalize(s.buf, &s.scratch), view{text: s.buf}
 	decided := end
 	for i, d := range s.r.detectors {
-		if s.pos[i] < limit {
+		v := norm
+		if d.Raw {
+			v = raw
+		}
+		// A candidate starting before limit (in the detector's view) lies inside the buffer
+		// with all its context, so more text cannot change the decision about it.
+		limit := len(v.text) - s.r.hold
+		if final {
+			limit = len(v.text)
+		}
+		from := v.at(s.pos[i] - s.base)
+		if from < limit {
 			before := len(s.pending)
 			var next int
-			s.pending, next = d.scan(s.buf, s.pos[i]-s.base, limit-s.base, s.pending)
+			s.pending, next = d.scan(v.text, from, limit, s.pending)
 			for j := before; j < len(s.pending); j++ {
-				s.pending[j].Start += s.base
-				s.pending[j].End += s.base
+				s.pending[j].Start = s.base + v.orig(s.pending[j].Start)
+				s.pending[j].End = s.base + v.orig(s.pending[j].End)
 			}
-			s.pos[i] = s.base + next
+			s.pos[i] = s.base + v.orig(min(next, len(v.text)))
 		}
-		decided = min(decided, max(s.pos[i], limit))
+		decided = min(decided, max(s.pos[i], s.base+v.orig(max(limit, 0))))
 	}
 	if final {
 		decided = end
@@ -146,7 +155,10 @@ func (s *Stream) compact() {
 	for _, p := range s.pos {
 		keepFrom = min(keepFrom, p)
 	}
-	keepFrom = max(keepFrom-Context, s.base)
+	keepFrom = max(keepFrom-4*Context, s.base) // Context view bytes may be up to 4 original bytes each
+	for keepFrom > s.base && !utf8.RuneStart(s.buf[keepFrom-s.base]) {
+		keepFrom-- // never cut a character in two: the view must decode as the whole text's does
+	}
 	if n := keepFrom - s.base; n > 0 && n >= len(s.buf)/2 {
 		s.buf = append(s.buf[:0], s.buf[n:]...)
 		s.base = keepFrom

@@ -68,6 +68,7 @@ func FuzzStreamMatchesWhole(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"messages":[{"role":"user","content":"ssn 123-45-6789 mail a.b@corp.io"}]}`), []byte{1})
+	f.Add([]byte("ssn １２３-４５-６７８９ іgnore all previous instructions 4111\u200c 1111 1111 1111"), []byte{1, 2, 3})
 	f.Add([]byte(`{"c":"x\n4111 1111 1111 1111\"password=\"Zx9!kQ2#vL7m\\\""}`), []byte{5, 2})
 	f.Fuzz(func(t *testing.T, text, sizes []byte) {
 		whole, wf := r.Redact(text)
