@@ -24,6 +24,9 @@ type Detector struct {
 	// Literal, instead of Pattern, proposes every occurrence of these exact bytes: binary magic
 	// numbers, which Go's UTF-8 regular expressions cannot express.
 	Literal []byte
+	// Extend, with Literal, finds where a candidate starting at s ends (ok false: none does):
+	// for values delimited by markers, which a bounded regular expression would scan slowly.
+	Extend func(text []byte, s int) (e int, ok bool)
 	// MaxLen bounds a candidate's length in bytes.
 	MaxLen int
 	// Raw detectors see the text as it is, not normalised: they look for the very characters
@@ -35,9 +38,33 @@ type Detector struct {
 	// Validate accepts a candidate text[start:end]; text holds at least Context bytes around it
 	// when the input does. Nil accepts every candidate.
 	Validate func(text []byte, start, end int) bool
+	// Require, when set, is a byte every candidate contains within its first RequireWithin
+	// bytes (the @ of an e-mail address): positions too far from the next one are skipped.
+	Require       byte
+	RequireWithin int
 	// TruePositives and FalsePositives are samples the detector must accept and reject; tests
 	// run them, so a rule and its evidence live together.
 	TruePositives, FalsePositives []string
+
+	// starts and anchored are derived by compile: the bytes a candidate can start with, and the
+	// pattern anchored at the start, tried only there.
+	starts   byteSet
+	anchored *regexp.Regexp
+}
+
+// compile derives what the scanner needs from Pattern.
+func (d *Detector) compile() error {
+	if d.Pattern == nil {
+		return nil
+	}
+	var err error
+	if d.starts, err = firstBytes(d.Pattern.String()); err != nil {
+		return fmt.Errorf("redact: detector %s: %w", d.ID, err)
+	}
+	if d.anchored, err = regexp.Compile(`^(?:` + d.Pattern.String() + `)`); err != nil {
+		return fmt.Errorf("redact: detector %s: %w", d.ID, err)
+	}
+	return nil
 }
 
 // check reports a misconfigured detector, naming it and the field.
@@ -47,6 +74,8 @@ func (d *Detector) check() error {
 		return fmt.Errorf("redact: detector %q: ID and Type are required", d.ID)
 	case (d.Pattern == nil) == (d.Literal == nil):
 		return fmt.Errorf("redact: detector %s: set exactly one of Pattern and Literal", d.ID)
+	case d.Extend != nil && d.Literal == nil:
+		return fmt.Errorf("redact: detector %s: Extend needs Literal", d.ID)
 	case d.Literal != nil && len(d.Literal) > d.MaxLen:
 		return fmt.Errorf("redact: detector %s: Literal is longer than MaxLen", d.ID)
 	case d.MaxLen <= 0:
@@ -82,55 +111,83 @@ func findAssertion(re *syntax.Regexp) (syntax.Op, bool) {
 	return 0, false
 }
 
-// scan appends the valid candidates starting in [from, limit), scanning candidate by candidate:
-// a rejected candidate moves the scan one byte on, not past itself, so it never hides a valid
-// one that overlaps it. It returns where the next scan starts. Positions from limit on are left
+// scan appends the valid candidates starting in [from, limit), trying each position in order: a
+// rejected candidate moves the scan one byte on, not past itself, so it never hides a valid one
+// that overlaps it. It returns where the next scan starts. Positions from limit on are left
 // undecided: a candidate starting there may not be complete in text yet.
+//
+// A candidate at s is the pattern's match anchored at s, which is what an unanchored search would
+// find there; only positions holding one of the pattern's first bytes are tried.
 func (d *Detector) scan(text []byte, from, limit int, out []Finding) ([]Finding, int) {
-	pos := from
-	for pos < limit {
+	limit = min(limit, len(text))
+	nextReq := -1
+	for s := from; s < limit; s++ {
 		var loc []int
 		if d.Literal != nil {
-			if i := bytes.Index(text[pos:], d.Literal); i >= 0 {
-				loc = []int{i, i + len(d.Literal)}
+			i := bytes.Index(text[s:], d.Literal)
+			if i < 0 || s+i >= limit {
+				return out, limit
 			}
-		} else if d.Group > 0 {
-			loc = d.Pattern.FindSubmatchIndex(text[pos:])
+			s += i
+			loc = []int{0, len(d.Literal)}
+			if d.Extend != nil {
+				e, ok := d.Extend(text, s)
+				if !ok {
+					continue
+				}
+				loc[1] = e - s
+			}
 		} else {
-			loc = d.Pattern.FindIndex(text[pos:])
-		}
-		if loc == nil {
-			return out, limit
-		}
-		s, e := pos+loc[0], pos+loc[1]
-		if s >= limit {
-			return out, limit
-		}
-		switch {
-		case e-s > d.MaxLen || e == s:
-			pos = s + 1 // longer than the detector promises (or empty): not a value
-		case d.keywordNear(text, s, e) && (d.Validate == nil || d.Validate(text, s, e)):
-			f := Finding{Type: d.Type, Rule: d.ID, Risk: d.Risk, Start: s, End: e}
-			if d.Group > 0 && loc[2*d.Group] >= 0 {
-				f.Start, f.End = pos+loc[2*d.Group], pos+loc[2*d.Group+1]
+			if !d.starts[text[s]] {
+				continue
 			}
-			// Never cut an escape sequence in two: a span that starts on an escaped byte or ends
-			// on an escaping backslash would leave a JSON string invalid once replaced.
-			for f.Start < f.End && oddBackslashesBefore(text, f.Start) {
-				f.Start++
+			if d.Require != 0 {
+				if nextReq < s {
+					if i := bytes.IndexByte(text[s:], d.Require); i < 0 {
+						nextReq = len(text)
+					} else {
+						nextReq = s + i
+					}
+				}
+				if nextReq-s > d.RequireWithin {
+					s = nextReq - d.RequireWithin - 1
+					continue
+				}
 			}
-			for f.End > f.Start && oddBackslashesBefore(text, f.End) {
-				f.End--
+			if d.Group > 0 {
+				loc = d.anchored.FindSubmatchIndex(text[s:])
+			} else {
+				loc = d.anchored.FindIndex(text[s:])
 			}
-			if f.Start < f.End {
-				out = append(out, f)
+			if loc == nil {
+				continue
 			}
-			pos = e
-		default:
-			pos = s + 1
 		}
+		e := s + loc[1]
+		if e-s > d.MaxLen || e == s || !d.keywordNear(text, s, e) || (d.Validate != nil && !d.Validate(text, s, e)) {
+			continue
+		}
+		f := Finding{Type: d.Type, Rule: d.ID, Risk: d.Risk, Start: s, End: e}
+		if d.Group > 0 && loc[2*d.Group] >= 0 {
+			f.Start, f.End = s+loc[2*d.Group], s+loc[2*d.Group+1]
+		}
+		// Never cut an escape sequence in two: a span that starts on an escaped byte or ends
+		// on an escaping backslash would leave a JSON string invalid once replaced.
+		for f.Start < f.End && oddBackslashesBefore(text, f.Start) {
+			f.Start++
+		}
+		for f.End > f.Start && oddBackslashesBefore(text, f.End) {
+			f.End--
+		}
+		if f.Start < f.End {
+			out = append(out, f)
+		}
+		if e >= limit {
+			return out, e
+		}
+		s = e - 1
 	}
-	return out, pos
+	return out, limit
 }
 
 // keywordNear reports whether one of the detector's keywords appears, in any case, within

@@ -44,7 +44,7 @@ func SSN() *Detector {
 // Email finds e-mail addresses, except at the domains reserved for documentation.
 func Email() *Detector {
 	return &Detector{
-		ID: "email", Type: "email", Risk: RiskMedium, MaxLen: 254,
+		ID: "email", Type: "email", Risk: RiskMedium, MaxLen: 254, Require: '@', RequireWithin: 64,
 		Pattern: regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,4}`),
 		Validate: func(text []byte, s, e int) bool {
 			inLocal := func(c byte) bool { return isAlnum(c) || bytes.IndexByte([]byte("._%+-"), c) >= 0 }

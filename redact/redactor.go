@@ -66,6 +66,8 @@ func New(detectors []*Detector, opts ...Option) (*Redactor, error) {
 	for _, d := range detectors {
 		if err := d.check(); err != nil {
 			errs = append(errs, err)
+		} else if err := d.compile(); err != nil {
+			errs = append(errs, err)
 		}
 		r.hold = max(r.hold, d.MaxLen+Context)
 	}

@@ -3,7 +3,6 @@ package redact
 import (
 	"bytes"
 	"regexp"
-	"strings"
 )
 
 // token returns a validator for prefixed tokens: bounded by non-token bytes, not a placeholder,
@@ -72,11 +71,11 @@ func Secrets() []*Detector {
 			FalsePositives: []string{"eyJhbGciOiJIUzI1NiJ9"},
 		},
 		{
-			// The body is up to 8,000 bytes (an RSA-4096 key fits); Go's regexp caps one repeat
-			// at 1,000, so the body is eight of them in a row.
+			// A PEM private key, header to footer; the body is up to 8,000 bytes (an RSA-4096
+			// key fits), including JSON-escaped line breaks.
 			ID: "private-key", Type: "private_key", Risk: RiskCritical, MaxLen: 8100,
-			Pattern: regexp.MustCompile(`-----BEGIN (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----` +
-				strings.Repeat(`[A-Za-z0-9+/=\s:,\-\\]{0,1000}`, 8) + `-----END (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----`),
+			Literal:        []byte("-----BEGIN "),
+			Extend:         pemBlock,
 			TruePositives:  []string{"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBjxUQ5S3M7\n-----END EC PRIVATE KEY-----"},
 			FalsePositives: []string{"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"},
 		},
@@ -115,4 +114,33 @@ func Default() []*Detector {
 	d := append([]*Detector{SSN(), Email(), CreditCard(), IBAN(), Phone()}, Secrets()...)
 	d = append(d, PromptInjection()...)
 	return append(d, ModelWeights()...)
+}
+
+var (
+	pemHeader = regexp.MustCompile(`^-----BEGIN (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----`)
+	pemFooter = regexp.MustCompile(`^-----END (?:[A-Z]{1,10} )?PRIVATE KEY(?: BLOCK)?-----`)
+)
+
+// pemBlock finds the end of a PEM private key starting at s: a private-key header, a body of
+// base64, headers and line breaks (raw or escaped), and the matching footer.
+func pemBlock(text []byte, s int) (int, bool) {
+	h := pemHeader.FindIndex(text[s:])
+	if h == nil {
+		return 0, false
+	}
+	window := text[s+h[1] : min(len(text), s+8100)]
+	i := bytes.Index(window, []byte("-----END "))
+	if i < 16 {
+		return 0, false
+	}
+	for _, c := range window[:i] {
+		if !isAlnum(c) && bytes.IndexByte([]byte("+/=:,- \t\r\n\\"), c) < 0 {
+			return 0, false
+		}
+	}
+	f := pemFooter.FindIndex(window[i:])
+	if f == nil {
+		return 0, false
+	}
+	return s + h[1] + i + f[1], true
 }
