@@ -38,6 +38,12 @@ type Detector struct {
 	// Validate accepts a candidate text[start:end]; text holds at least Context bytes around it
 	// when the input does. Nil accepts every candidate.
 	Validate func(text []byte, start, end int) bool
+	// KeywordStart says every candidate starts with one of Keywords (in any case): the scan
+	// jumps from one keyword occurrence to the next instead of trying every position.
+	KeywordStart bool
+	// Quick, when set, is a cheap test of the bytes at a position that every candidate
+	// passes, run before the regular expression.
+	Quick func(text []byte, s int) bool
 	// Require, when set, is a byte every candidate contains within its first RequireWithin
 	// bytes (the @ of an e-mail address): positions too far from the next one are skipped.
 	Require       byte
@@ -118,10 +124,37 @@ func findAssertion(re *syntax.Regexp) (syntax.Op, bool) {
 //
 // A candidate at s is the pattern's match anchored at s, which is what an unanchored search would
 // find there; only positions holding one of the pattern's first bytes are tried.
-func (d *Detector) scan(text []byte, from, limit int, out []Finding) ([]Finding, int) {
+func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]Finding, int) {
 	limit = min(limit, len(text))
 	nextReq := -1
+	var nextKw []int
 	for s := from; s < limit; s++ {
+		if d.KeywordStart {
+			// The next occurrence of each keyword, searched again only once passed.
+			if nextKw == nil {
+				nextKw = make([]int, len(d.Keywords))
+				for j := range nextKw {
+					nextKw[j] = -1
+				}
+			}
+			next := limit
+			for j, k := range d.Keywords {
+				if nextKw[j] < s && nextKw[j] != limit {
+					if i := bytes.Index(lower[s:limit], []byte(k)); i >= 0 {
+						nextKw[j] = s + i
+					} else {
+						nextKw[j] = limit
+					}
+				}
+				if nextKw[j] >= s {
+					next = min(next, nextKw[j])
+				}
+			}
+			if next >= limit {
+				return out, limit
+			}
+			s = next
+		}
 		var loc []int
 		if d.Literal != nil {
 			i := bytes.Index(text[s:], d.Literal)
@@ -138,7 +171,7 @@ func (d *Detector) scan(text []byte, from, limit int, out []Finding) ([]Finding,
 				loc[1] = e - s
 			}
 		} else {
-			if !d.starts[text[s]] {
+			if !d.starts[text[s]] || (d.Quick != nil && !d.Quick(text, s)) {
 				continue
 			}
 			if d.Require != 0 {

@@ -12,6 +12,7 @@ import (
 func SSN() *Detector {
 	return &Detector{
 		ID: "us-ssn", Type: "ssn", Risk: RiskHigh, MaxLen: 11,
+		Quick:   func(t []byte, s int) bool { return s+2 < len(t) && isDigit(t[s+1]) && isDigit(t[s+2]) },
 		Pattern: regexp.MustCompile(`\d{3}[- ]?\d{2}[- ]?\d{4}`),
 		Validate: func(text []byte, s, e int) bool {
 			v := text[s:e]
@@ -84,6 +85,8 @@ func Email() *Detector {
 func CreditCard() *Detector {
 	return &Detector{
 		ID: "credit-card", Type: "credit_card", Risk: RiskCritical, MaxLen: 37,
+		// A card number's first digit starts a run: skip digits inside a longer token.
+		Quick:   func(t []byte, s int) bool { return s == 0 || !isAlnum(t[s-1]) || escapedLetter(t, s-1) },
 		Pattern: regexp.MustCompile(`\d(?:[ -]?\d){12,18}`),
 		Validate: func(text []byte, s, e int) bool {
 			if !numberBounded(text, s, e) {
@@ -147,6 +150,9 @@ var ibanLengths = map[string]int{
 func IBAN() *Detector {
 	return &Detector{
 		ID: "iban", Type: "iban", Risk: RiskHigh, MaxLen: 42,
+		Quick: func(t []byte, s int) bool {
+			return s+3 < len(t) && t[s+1] >= 'A' && t[s+1] <= 'Z' && isDigit(t[s+2]) && isDigit(t[s+3])
+		},
 		Pattern: regexp.MustCompile(`[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?`),
 		Validate: func(text []byte, s, e int) bool {
 			if !bounded(text, s, e, isAlnum) {
@@ -178,6 +184,7 @@ func IBAN() *Detector {
 func Phone() *Detector {
 	return &Detector{
 		ID: "phone", Type: "phone", Risk: RiskMedium, MaxLen: 22,
+		Quick:   func(t []byte, s int) bool { return s == 0 || !isAlnum(t[s-1]) || escapedLetter(t, s-1) },
 		Pattern: regexp.MustCompile(`(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{2,4})(?:[ .-]?\d{2,4}){1,4}`),
 		Validate: func(text []byte, s, e int) bool {
 			if !numberBounded(text, s, e) || (s > 0 && text[s-1] == '+') {

@@ -80,8 +80,9 @@ func Secrets() []*Detector {
 			FalsePositives: []string{"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"},
 		},
 		{
-			ID: "generic-secret-assignment", Type: "secret", Risk: RiskHigh, MaxLen: 160, Group: 1,
-			Pattern: regexp.MustCompile(`(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth)["']?\s{0,3}[:=]\s{0,3}\\?["']?([^\s"',;&\\]{8,128})`),
+			ID: "generic-secret-assignment", Type: "secret", Risk: RiskHigh, MaxLen: 160, Group: 1, KeywordStart: true,
+			Keywords: []string{"password", "passwd", "pwd", "secret", "token", "api", "access", "auth"},
+			Pattern:  regexp.MustCompile(`(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth)["']?\s{0,3}[:=]\s{0,3}\\?["']?([^\s"',;&\\]{8,128})`),
 			Validate: func(text []byte, s, e int) bool {
 				v := text[s:e]
 				i := bytes.IndexAny(v, ":=")

@@ -26,10 +26,11 @@ type Stream struct {
 	order             map[string]int
 	// js follows JSON string state over the text passed so far (WithJSON).
 	js jsonState
-	// scratch is reused for the normalised view.
-	scratch view
-	closed  bool
-	err     error
+	// scratch and lowerScratch are reused for the normalised view and its lower-case copy.
+	scratch      view
+	lowerScratch []byte
+	closed       bool
+	err          error
 }
 
 // NewStream returns a Stream writing to w.
@@ -74,11 +75,16 @@ func (s *Stream) Close() error {
 func (s *Stream) step(final bool) {
 	end := s.base + len(s.buf)
 	norm, raw := normalize(s.buf, &s.scratch), view{text: s.buf}
+	// One lower-cased copy of each view serves every keyword search of this step.
+	normLower, rawLower := lowerASCII(norm.text, &s.lowerScratch), []byte(nil)
 	decided := end
 	for i, d := range s.r.detectors {
-		v := norm
+		v, lower := norm, normLower
 		if d.Raw {
-			v = raw
+			if rawLower == nil {
+				rawLower = lowerASCII(raw.text, new([]byte))
+			}
+			v, lower = raw, rawLower
 		}
 		// A candidate starting before limit (in the detector's view) lies inside the buffer
 		// with all its context, so more text cannot change the decision about it.
@@ -90,7 +96,7 @@ func (s *Stream) step(final bool) {
 		if from < limit {
 			before := len(s.pending)
 			var next int
-			s.pending, next = d.scan(v.text, from, limit, s.pending)
+			s.pending, next = d.scan(v.text, lower, from, limit, s.pending)
 			for j := before; j < len(s.pending); j++ {
 				s.pending[j].Start = s.base + v.orig(s.pending[j].Start)
 				s.pending[j].End = s.base + v.orig(s.pending[j].End)
@@ -190,4 +196,17 @@ func (j *jsonState) advance(b []byte) {
 			j.inString = !j.inString
 		}
 	}
+}
+
+// lowerASCII returns b with ASCII letters lower-cased, in *scratch's storage; byte offsets are
+// unchanged, so keyword positions found in it are positions in b.
+func lowerASCII(b []byte, scratch *[]byte) []byte {
+	out := append((*scratch)[:0], b...)
+	for i, c := range out {
+		if c >= 'A' && c <= 'Z' {
+			out[i] = c + 'a' - 'A'
+		}
+	}
+	*scratch = out
+	return out
 }
