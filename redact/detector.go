@@ -56,6 +56,9 @@ type Detector struct {
 	// pattern anchored at the start, tried only there.
 	starts   byteSet
 	anchored *regexp.Regexp
+	// prefix is the pattern's literal prefix when it has one of two bytes or more: the scan
+	// jumps from one occurrence to the next.
+	prefix []byte
 }
 
 // compile derives what the scanner needs from Pattern.
@@ -69,6 +72,9 @@ func (d *Detector) compile() error {
 	}
 	if d.anchored, err = regexp.Compile(`^(?:` + d.Pattern.String() + `)`); err != nil {
 		return fmt.Errorf("redact: detector %s: %w", d.ID, err)
+	}
+	if p, _ := d.Pattern.LiteralPrefix(); len(p) >= 2 {
+		d.prefix = []byte(p)
 	}
 	return nil
 }
@@ -126,9 +132,32 @@ func findAssertion(re *syntax.Regexp) (syntax.Op, bool) {
 // find there; only positions holding one of the pattern's first bytes are tried.
 func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]Finding, int) {
 	limit = min(limit, len(text))
-	nextReq := -1
+	nextReq, nextPrefix, nearKw := -1, -1, -1
 	var nextKw []int
 	for s := from; s < limit; s++ {
+		if d.prefix != nil {
+			if nextPrefix < s {
+				if i := bytes.Index(text[s:limit], d.prefix); i < 0 {
+					return out, limit
+				} else {
+					nextPrefix = s + i
+				}
+			}
+			s = nextPrefix
+		}
+		if len(d.Keywords) > 0 && !d.KeywordStart {
+			// A candidate needs a keyword within Context of itself: skip stretches without one.
+			if nearKw < s-Context {
+				nearKw = d.nextKeyword(lower, max(0, s-Context), limit+d.MaxLen+Context)
+				if nearKw < 0 {
+					return out, limit
+				}
+			}
+			if nearKw > s+d.MaxLen+Context {
+				s = nearKw - d.MaxLen - Context - 1
+				continue
+			}
+		}
 		if d.KeywordStart {
 			// The next occurrence of each keyword, searched again only once passed.
 			if nextKw == nil {
@@ -197,7 +226,7 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 			}
 		}
 		e := s + loc[1]
-		if e-s > d.MaxLen || e == s || !d.keywordNear(text, s, e) || (d.Validate != nil && !d.Validate(text, s, e)) {
+		if e-s > d.MaxLen || e == s || !d.keywordNear(lower, s, e) || (d.Validate != nil && !d.Validate(text, s, e)) {
 			continue
 		}
 		f := Finding{Type: d.Type, Rule: d.ID, Risk: d.Risk, Start: s, End: e}
@@ -225,15 +254,28 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 
 // keywordNear reports whether one of the detector's keywords appears, in any case, within
 // Context bytes of the candidate. Detectors without keywords always pass.
-func (d *Detector) keywordNear(text []byte, s, e int) bool {
+func (d *Detector) keywordNear(lower []byte, s, e int) bool {
 	if len(d.Keywords) == 0 {
 		return true
 	}
-	window := bytes.ToLower(text[max(0, s-Context):min(len(text), e+Context)])
+	window := lower[max(0, s-Context):min(len(lower), e+Context)]
 	for _, k := range d.Keywords {
 		if bytes.Contains(window, []byte(k)) {
 			return true
 		}
 	}
 	return false
+}
+
+// nextKeyword returns the first position at or after from where one of the keywords starts,
+// searching lower[from:until], or -1.
+func (d *Detector) nextKeyword(lower []byte, from, until int) int {
+	until = min(until, len(lower))
+	best := -1
+	for _, k := range d.Keywords {
+		if i := bytes.Index(lower[from:until], []byte(k)); i >= 0 && (best < 0 || from+i < best) {
+			best = from + i
+		}
+	}
+	return best
 }

@@ -33,8 +33,18 @@ func Secrets() []*Detector {
 		return !bytes.HasPrefix(text[s:e], []byte("sk-ant-")) && openaiValidate(text, s, e)
 	}
 	return []*Detector{
-		secret("aws-access-key-id", "aws_access_key_id", RiskCritical, 20, `(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}`, 3.0,
+		withQuick(secret("aws-access-key-id", "aws_access_key_id", RiskCritical, 20, `(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}`, 3.0,
 			[]string{"aws_access_key_id = AKIAZ7Q3B5KD2MXW4RTE"}, []string{"AKIAIOSFODNN7EXAMPLE", "AKIA0000000000000000"}),
+			func(t []byte, s int) bool {
+				if s+4 > len(t) {
+					return false
+				}
+				switch string(t[s : s+4]) {
+				case "AKIA", "ASIA", "ABIA", "ACCA":
+					return true
+				}
+				return false
+			}),
 		{
 			ID: "aws-secret-access-key", Type: "aws_secret_access_key", Risk: RiskCritical, MaxLen: 40,
 			Keywords: []string{"aws_secret", "secret_access_key", "secretaccesskey", "aws secret"},
@@ -144,4 +154,9 @@ func pemBlock(text []byte, s int) (int, bool) {
 		return 0, false
 	}
 	return s + h[1] + i + f[1], true
+}
+
+func withQuick(d *Detector, quick func([]byte, int) bool) *Detector {
+	d.Quick = quick
+	return d
 }
