@@ -43,6 +43,13 @@ type Reconciler struct {
 
 var _ reconcile.Reconciler = &Reconciler{}
 
+// Setup adds the reconciler to a manager, reading Secrets uncached and recording Events.
+func Setup(mgr ctrl.Manager) error {
+	r := &Reconciler{Client: mgr.GetClient(), Secrets: SecretReader{Reader: mgr.GetAPIReader()},
+		Recorder: mgr.GetEventRecorder(ControllerName)}
+	return r.SetupWithManager(mgr)
+}
+
 // SetupWithManager registers the reconciler.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).Named(ControllerName).For(&v1alpha1.AirlockPolicy{}).Complete(r)

@@ -60,9 +60,7 @@ func startAirlockAs(t testing.TB, cfg *rest.Config, ownerClusterRole string, reg
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &policy.Reconciler{Client: mgr.GetClient(), Secrets: policy.SecretReader{Reader: mgr.GetAPIReader()},
-		Recorder: mgr.GetEventRecorder(policy.ControllerName)}
-	if err := r.SetupWithManager(mgr); err != nil {
+	if err := policy.Setup(mgr); err != nil {
 		t.Fatal(err)
 	}
 	var opts webhook.Options

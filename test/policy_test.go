@@ -26,9 +26,7 @@ func startPolicyController(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &policy.Reconciler{Client: mgr.GetClient(), Secrets: policy.SecretReader{Reader: mgr.GetAPIReader()},
-		Recorder: mgr.GetEventRecorder(policy.ControllerName)}
-	if err := r.SetupWithManager(mgr); err != nil {
+	if err := policy.Setup(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -101,9 +101,7 @@ func runController(cmd *cobra.Command, o *controllerOptions) error {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
 
-	r := &policy.Reconciler{Client: mgr.GetClient(), Secrets: policy.SecretReader{Reader: mgr.GetAPIReader()},
-		Recorder: mgr.GetEventRecorder(policy.ControllerName)}
-	if err := r.SetupWithManager(mgr); err != nil {
+	if err := policy.Setup(mgr); err != nil {
 		return err
 	}
 

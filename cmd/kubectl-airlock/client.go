@@ -69,3 +69,13 @@ func parseTarget(s, namespace string) (client.Object, error) {
 	o.SetNamespace(namespace)
 	return o, nil
 }
+
+// target returns a client and the object KIND/NAME names in the namespace to work in.
+func (g *globals) target(arg string) (client.Client, client.Object, error) {
+	c, ns, err := g.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := parseTarget(arg, ns)
+	return c, o, err
+}

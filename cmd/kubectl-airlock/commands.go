@@ -37,11 +37,7 @@ func newQuarantine(g *globals) *cobra.Command {
 					return fmt.Errorf("--ttl %q: want a positive Go duration such as 24h", ttl)
 				}
 			}
-			c, ns, err := g.client()
-			if err != nil {
-				return err
-			}
-			o, err := parseTarget(args[0], ns)
+			c, o, err := g.target(args[0])
 			if err != nil {
 				return err
 			}
@@ -67,11 +63,7 @@ func newRelease(g *globals) *cobra.Command {
 		Short: "Lift a quarantine (only the policy's quarantine admins may)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ns, err := g.client()
-			if err != nil {
-				return err
-			}
-			o, err := parseTarget(args[0], ns)
+			c, o, err := g.target(args[0])
 			if err != nil {
 				return err
 			}
