@@ -48,6 +48,9 @@ type Detector struct {
 	// bytes (the @ of an e-mail address): positions too far from the next one are skipped.
 	Require       byte
 	RequireWithin int
+	// RequireRun, with Require, says which bytes fill a candidate up to the Require byte: a
+	// candidate can only start inside the unbroken run of them just before it.
+	RequireRun func(byte) bool
 	// TruePositives and FalsePositives are samples the detector must accept and reject; tests
 	// run them, so a rule and its evidence live together.
 	TruePositives, FalsePositives []string
@@ -214,6 +217,16 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 				if nextReq-s > d.RequireWithin {
 					s = nextReq - d.RequireWithin - 1
 					continue
+				}
+				if d.RequireRun != nil {
+					runStart := nextReq
+					for runStart > s && d.RequireRun(text[runStart-1]) {
+						runStart--
+					}
+					if runStart > s {
+						s = runStart - 1
+						continue
+					}
 				}
 			}
 			if d.Group > 0 {

@@ -46,7 +46,8 @@ func SSN() *Detector {
 func Email() *Detector {
 	return &Detector{
 		ID: "email", Type: "email", Risk: RiskMedium, MaxLen: 254, Require: '@', RequireWithin: 64,
-		Pattern: regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,4}`),
+		RequireRun: func(c byte) bool { return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' },
+		Pattern:    regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,4}`),
 		Validate: func(text []byte, s, e int) bool {
 			inLocal := func(c byte) bool { return isAlnum(c) || bytes.IndexByte([]byte("._%+-"), c) >= 0 }
 			if s > 0 && inLocal(text[s-1]) {
