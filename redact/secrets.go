@@ -67,6 +67,18 @@ func Secrets() []*Detector {
 		openai,
 		secret("google-api-key", "google_api_key", RiskHigh, 39, `AIza[0-9A-Za-z_\-]{35}`, 3.0,
 			[]string{"key=AIza" + randomish(35)}, []string{"AIzaYOUR_API_KEY_xxxxxxxxxxxxxxxxxxxxxxx"}),
+		{
+			// Cohere keys have no prefix: 40 alphanumerics with "cohere" or "co_api_key" nearby.
+			ID: "cohere-api-key", Type: "cohere_api_key", Risk: RiskCritical, MaxLen: 40,
+			Keywords: []string{"cohere", "co_api_key"},
+			Pattern:  regexp.MustCompile(`[A-Za-z0-9]{40}`),
+			Validate: func(text []byte, s, e int) bool {
+				v := text[s:e]
+				return bounded(text, s, e, isAlnum) && !looksLikePlaceholder(v) && entropy(v) >= 4.0
+			},
+			TruePositives:  []string{"COHERE_API_KEY=" + randomish(40), `cohere.Client("` + randomish(40) + `")`},
+			FalsePositives: []string{"cohere commit 3f786850e387550fdab836ed7e6dc881de23001b", "COHERE_API_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+		},
 		secret("huggingface-token", "huggingface_token", RiskHigh, 37, `hf_[A-Za-z0-9]{34}`, 3.0,
 			[]string{"HF_TOKEN=hf_" + randomish(34)}, []string{"hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}),
 		secret("slack-token", "slack_token", RiskHigh, 80, `xox[baprs]-[0-9A-Za-z\-]{10,72}`, 3.0,
