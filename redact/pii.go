@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"regexp"
 	"strconv"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 // SSN finds US social security numbers: dashed or spaced, or nine bare digits with a context word
@@ -186,7 +188,7 @@ func Phone() *Detector {
 	return &Detector{
 		ID: "phone", Type: "phone", Risk: RiskMedium, MaxLen: 22,
 		Quick:   func(t []byte, s int) bool { return s == 0 || !isAlnum(t[s-1]) || escapedLetter(t, s-1) },
-		Pattern: regexp.MustCompile(`(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{2,4})(?:[ .-]?\d{2,4}){1,4}`),
+		Pattern: regexp.MustCompile(`(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{1,4})(?:[ .-]?\d{2,4}){1,4}`),
 		Validate: func(text []byte, s, e int) bool {
 			if !numberBounded(text, s, e) || (s > 0 && text[s-1] == '+') {
 				return false
@@ -202,14 +204,20 @@ func Phone() *Detector {
 			case intl && (d[0] == '1'):
 				return nanp(d[1:])
 			case intl:
-				return len(d) >= 8 && len(d) <= 15 && d[0] != '0'
+				// International numbers are checked against the numbering plans of
+				// libphonenumber (country code, length, valid prefixes).
+				if len(d) < 8 || len(d) > 15 || d[0] == '0' {
+					return false
+				}
+				n, err := phonenumbers.Parse("+"+string(d), "")
+				return err == nil && phonenumbers.IsValidNumber(n)
 			case len(d) == 10 && (seps >= 1 || bytes.IndexByte(v, '(') >= 0):
 				return nanp(d) && consistentSeparators(v)
 			}
 			return false
 		},
-		TruePositives:  []string{"call (415) 555-2671", "tel 415-555-2671.", "+1 415 555 2671", "+44 20 7946 0958", "+4930901820"},
-		FalsePositives: []string{"4155552671", "2024-01-15", "v1.2.3.4", "415-055-2671", "012-555-2671", "+0 123 456 789", "10.0.0.125"},
+		TruePositives:  []string{"call (415) 555-2671", "tel 415-555-2671.", "+1 415 555 2671", "+44 20 7946 0958", "+4930901820", "+33 1 42 68 53 00"},
+		FalsePositives: []string{"4155552671", "2024-01-15", "v1.2.3.4", "415-055-2671", "012-555-2671", "+0 123 456 789", "10.0.0.125", "+44 12", "+999 1234 5678"},
 	}
 }
 
