@@ -7,12 +7,10 @@ import (
 	ciliumv2 "github.com/cilium/cilium/pkg/k8s/apis/cilium.io/v2"
 	"github.com/cilium/cilium/pkg/labels"
 	"github.com/cilium/cilium/pkg/policy/api"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
 )
@@ -79,23 +77,8 @@ func (r *NamespaceReconciler) ensureCNP(ctx context.Context, ns string) error {
 	if err != nil {
 		return err
 	}
-	var have ciliumv2.CiliumNetworkPolicy
-	err = r.Client.Get(ctx, client.ObjectKeyFromObject(want), &have)
-	switch {
-	case apierrors.IsNotFound(err):
-		if err := r.Client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating CiliumNetworkPolicy %s/%s: %w", ns, PolicyName, err)
-		}
-		log.FromContext(ctx).Info("isolating CiliumNetworkPolicy created", "namespace", ns)
-		return nil
-	case err != nil:
-		return err
-	}
-	if have.Spec != nil && have.Spec.DeepEqual(want.Spec) {
-		return nil
-	}
-	have.Spec = want.Spec
-	return r.Client.Update(ctx, &have)
+	have := &ciliumv2.CiliumNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: ns}}
+	return r.apply(ctx, have, func() { have.Labels, have.Spec = want.Labels, want.Spec })
 }
 
 // AddCiliumToScheme registers Cilium's policy types.

@@ -6,11 +6,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -73,24 +74,18 @@ func (r *NamespaceReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 
 func (r *NamespaceReconciler) ensureNetworkPolicy(ctx context.Context, ns string) error {
 	want := r.Isolation.NetworkPolicy(ns)
-	var have networkingv1.NetworkPolicy
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(want), &have)
-	switch {
-	case apierrors.IsNotFound(err):
-		if err := r.Client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating NetworkPolicy %s/%s: %w", ns, PolicyName, err)
-		}
-		log.FromContext(ctx).Info("isolating NetworkPolicy created", "namespace", ns)
-		return nil
-	case err != nil:
-		return err
+	have := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: ns}}
+	return r.apply(ctx, have, func() { have.Labels, have.Spec = want.Labels, want.Spec })
+}
+
+// apply creates the policy, or restores it when it was edited, writing only on a difference.
+func (r *NamespaceReconciler) apply(ctx context.Context, obj client.Object, set func()) error {
+	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, func() error { set(); return nil })
+	if err != nil {
+		return fmt.Errorf("applying %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err)
 	}
-	if equality.Semantic.DeepEqual(have.Spec, want.Spec) {
-		return nil
-	}
-	have.Spec = want.Spec
-	if err := r.Client.Update(ctx, &have); err != nil {
-		return fmt.Errorf("restoring NetworkPolicy %s/%s: %w", ns, PolicyName, err)
+	if op != controllerutil.OperationResultNone {
+		log.FromContext(ctx).Info("isolating policy "+string(op), "kind", fmt.Sprintf("%T", obj), "namespace", obj.GetNamespace())
 	}
 	return nil
 }
