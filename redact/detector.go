@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 )
 
 // Context is how many bytes before and after a candidate a validator may look at.
@@ -51,6 +52,10 @@ type Detector struct {
 	// RequireRun, with Require, says which bytes fill a candidate up to the Require byte: a
 	// candidate can only start inside the unbroken run of them just before it.
 	RequireRun func(byte) bool
+	// WordStart says every candidate starts where a token starts: after a byte that is not a
+	// letter or digit (nor the letter of an escape such as \n), on a byte that is not white
+	// space. The scan then visits only those positions, found once for all detectors.
+	WordStart bool
 	// TruePositives and FalsePositives are samples the detector must accept and reject; tests
 	// run them, so a rule and its evidence live together.
 	TruePositives, FalsePositives []string
@@ -62,6 +67,10 @@ type Detector struct {
 	// prefix is the pattern's literal prefix when it has one of two bytes or more: the scan
 	// jumps from one occurrence to the next.
 	prefix []byte
+	// kwFirst holds the first bytes of Keywords (WordStart with KeywordStart).
+	kwFirst byteSet
+	// window is the longest match the pattern can make, 0 when unbounded (see maxMatchLen).
+	window int
 }
 
 // compile derives what the scanner needs from Pattern.
@@ -75,6 +84,14 @@ func (d *Detector) compile() error {
 	}
 	if d.anchored, err = regexp.Compile(`^(?:` + d.Pattern.String() + `)`); err != nil {
 		return fmt.Errorf("redact: detector %s: %w", d.ID, err)
+	}
+	for _, k := range d.Keywords {
+		d.kwFirst[k[0]] = true
+	}
+	if re, err := syntax.Parse(d.Pattern.String(), syntax.Perl); err == nil {
+		if n, ok := maxMatchLen(re.Simplify()); ok {
+			d.window = n
+		}
 	}
 	if p, _ := d.Pattern.LiteralPrefix(); len(p) >= 2 {
 		d.prefix = []byte(p)
@@ -93,6 +110,10 @@ func (d *Detector) check() error {
 		return fmt.Errorf("redact: detector %s: Extend needs Literal", d.ID)
 	case d.Literal != nil && len(d.Literal) > d.MaxLen:
 		return fmt.Errorf("redact: detector %s: Literal is longer than MaxLen", d.ID)
+	case d.WordStart && d.Pattern == nil:
+		return fmt.Errorf("redact: detector %s: WordStart needs Pattern", d.ID)
+	case slices.Contains(d.Keywords, ""):
+		return fmt.Errorf("redact: detector %s: empty keyword", d.ID)
 	case d.MaxLen <= 0:
 		return fmt.Errorf("redact: detector %s: MaxLen must be positive", d.ID)
 	case d.Risk < RiskLow || d.Risk > RiskCritical:
@@ -229,40 +250,100 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 					}
 				}
 			}
-			if d.Group > 0 {
-				loc = d.anchored.FindSubmatchIndex(text[s:])
-			} else {
-				loc = d.anchored.FindIndex(text[s:])
-			}
-			if loc == nil {
+			if loc = d.match(text, s); loc == nil {
 				continue
 			}
 		}
-		e := s + loc[1]
-		if e-s > d.MaxLen || e == s || !d.keywordNear(lower, s, e) || (d.Validate != nil && !d.Validate(text, s, e)) {
-			continue
+		var ok bool
+		if out, ok = d.accept(text, lower, s, loc, out); ok {
+			if e := s + loc[1]; e >= limit {
+				return out, e
+			} else {
+				s = e - 1
+			}
 		}
-		f := Finding{Type: d.Type, Rule: d.ID, Risk: d.Risk, Start: s, End: e}
-		if d.Group > 0 && loc[2*d.Group] >= 0 {
-			f.Start, f.End = s+loc[2*d.Group], s+loc[2*d.Group+1]
-		}
-		// Never cut an escape sequence in two: a span that starts on an escaped byte or ends
-		// on an escaping backslash would leave a JSON string invalid once replaced.
-		for f.Start < f.End && oddBackslashesBefore(text, f.Start) {
-			f.Start++
-		}
-		for f.End > f.Start && oddBackslashesBefore(text, f.End) {
-			f.End--
-		}
-		if f.Start < f.End {
-			out = append(out, f)
-		}
-		if e >= limit {
-			return out, e
-		}
-		s = e - 1
 	}
 	return out, limit
+}
+
+// scanTokens is scan for WordStart detectors: it tries only the positions in tokens (ascending),
+// where a token starts, instead of every byte.
+func (d *Detector) scanTokens(text, lower []byte, tokens []int, from, limit int, out []Finding) ([]Finding, int) {
+	limit = min(limit, len(text))
+	i, _ := slices.BinarySearch(tokens, from)
+	for ; i < len(tokens) && tokens[i] < limit; i++ {
+		s := tokens[i]
+		if d.KeywordStart {
+			if !d.kwFirst[lower[s]] || !d.keywordAt(lower, s) {
+				continue
+			}
+		} else if !d.starts[text[s]] || (d.Quick != nil && !d.Quick(text, s)) {
+			continue
+		}
+		loc := d.match(text, s)
+		if loc == nil {
+			continue
+		}
+		var ok bool
+		if out, ok = d.accept(text, lower, s, loc, out); ok {
+			e := s + loc[1]
+			if e >= limit {
+				return out, e
+			}
+			// The next candidate starts at or after this one's end.
+			for i+1 < len(tokens) && tokens[i+1] < e {
+				i++
+			}
+		}
+	}
+	return out, limit
+}
+
+// keywordAt reports whether one of the keywords starts at lower[s:].
+func (d *Detector) keywordAt(lower []byte, s int) bool {
+	for _, k := range d.Keywords {
+		if bytes.HasPrefix(lower[s:], []byte(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+// match runs the anchored pattern at s, on no more bytes than it can match (see maxMatchLen).
+func (d *Detector) match(text []byte, s int) []int {
+	in := text[s:]
+	if d.window > 0 && len(in) > d.window {
+		in = in[:d.window]
+	}
+	if d.Group > 0 {
+		return d.anchored.FindSubmatchIndex(in)
+	}
+	return d.anchored.FindIndex(in)
+}
+
+// accept validates the candidate the pattern (or literal) matched at s, loc relative to s, and
+// appends its finding.
+func (d *Detector) accept(text, lower []byte, s int, loc []int, out []Finding) ([]Finding, bool) {
+	e := s + loc[1]
+	if e-s > d.MaxLen || e == s || !d.keywordNear(lower, s, e) || (d.Validate != nil && !d.Validate(text, s, e)) {
+		return out, false
+	}
+	f := Finding{Type: d.Type, Rule: d.ID, Risk: d.Risk, Start: s, End: e}
+	if d.Group > 0 && loc[2*d.Group] >= 0 {
+		f.Start, f.End = s+loc[2*d.Group], s+loc[2*d.Group+1]
+	}
+	// Never cut an escape sequence in two: a span that starts on an escaped byte or ends on an
+	// escaping backslash would leave a JSON string invalid once replaced.
+	for f.Start < f.End && oddBackslashesBefore(text, f.Start) {
+		f.Start++
+	}
+	for f.End > f.Start && oddBackslashesBefore(text, f.End) {
+		f.End--
+	}
+	if f.Start < f.End {
+		out = append(out, f)
+	}
+	return out, true
 }
 
 // keywordNear reports whether one of the detector's keywords appears, in any case, within

@@ -9,7 +9,9 @@ const TypePromptInjection = "prompt_injection"
 func phrase(id string, weight Risk, keywords []string, pattern string, tp, fp []string) *Detector {
 	return &Detector{
 		ID: id, Type: TypePromptInjection, Risk: weight, MaxLen: 160, Keywords: keywords, KeywordStart: true,
-		Pattern: regexp.MustCompile(`(?i)` + pattern),
+		// Keywords such as "you" occur inside many words: only a word's start is tried.
+		WordStart: true,
+		Pattern:   regexp.MustCompile(`(?i)` + pattern),
 		Validate: func(text []byte, s, e int) bool {
 			return bounded(text, s, e, isAlnum)
 		},

@@ -13,8 +13,10 @@ import (
 // nearby. Area 000, 666 and 900-999, group 00 and serial 0000 are never issued, so are rejected.
 func SSN() *Detector {
 	return &Detector{
-		ID: "us-ssn", Type: "ssn", Risk: RiskHigh, MaxLen: 11,
-		Quick:   func(t []byte, s int) bool { return s+2 < len(t) && isDigit(t[s+1]) && isDigit(t[s+2]) },
+		ID: "us-ssn", Type: "ssn", Risk: RiskHigh, MaxLen: 11, WordStart: true,
+		Quick: func(t []byte, s int) bool {
+			return s+2 < len(t) && isDigit(t[s+1]) && isDigit(t[s+2]) && numberStart(t, s)
+		},
 		Pattern: regexp.MustCompile(`\d{3}[- ]?\d{2}[- ]?\d{4}`),
 		Validate: func(text []byte, s, e int) bool {
 			v := text[s:e]
@@ -87,9 +89,9 @@ func Email() *Detector {
 // that pass Luhn and start with an issuer's range.
 func CreditCard() *Detector {
 	return &Detector{
-		ID: "credit-card", Type: "credit_card", Risk: RiskCritical, MaxLen: 37,
+		ID: "credit-card", Type: "credit_card", Risk: RiskCritical, MaxLen: 37, WordStart: true,
 		// A card number's first digit starts a run: skip digits inside a longer token.
-		Quick:   func(t []byte, s int) bool { return s == 0 || !isAlnum(t[s-1]) || escapedLetter(t, s-1) },
+		Quick:   numberStart,
 		Pattern: regexp.MustCompile(`\d(?:[ -]?\d){12,18}`),
 		Validate: func(text []byte, s, e int) bool {
 			if !numberBounded(text, s, e) {
@@ -152,7 +154,7 @@ var ibanLengths = map[string]int{
 // valid mod-97 check.
 func IBAN() *Detector {
 	return &Detector{
-		ID: "iban", Type: "iban", Risk: RiskHigh, MaxLen: 42,
+		ID: "iban", Type: "iban", Risk: RiskHigh, MaxLen: 42, WordStart: true,
 		Quick: func(t []byte, s int) bool {
 			return s+3 < len(t) && t[s+1] >= 'A' && t[s+1] <= 'Z' && isDigit(t[s+2]) && isDigit(t[s+3])
 		},
@@ -186,8 +188,8 @@ func IBAN() *Detector {
 // international E.164 numbers starting with +.
 func Phone() *Detector {
 	return &Detector{
-		ID: "phone", Type: "phone", Risk: RiskMedium, MaxLen: 22,
-		Quick:   func(t []byte, s int) bool { return s == 0 || !isAlnum(t[s-1]) || escapedLetter(t, s-1) },
+		ID: "phone", Type: "phone", Risk: RiskMedium, MaxLen: 22, WordStart: true,
+		Quick:   func(t []byte, s int) bool { return numberStart(t, s) && (s == 0 || t[s-1] != '+') },
 		Pattern: regexp.MustCompile(`(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{1,4})(?:[ .-]?\d{2,4}){1,4}`),
 		Validate: func(text []byte, s, e int) bool {
 			if !numberBounded(text, s, e) || (s > 0 && text[s-1] == '+') {

@@ -95,8 +95,10 @@ func (r *Redactor) placeholderFor(f Finding) []byte {
 func (r *Redactor) Redact(text []byte) ([]byte, []Finding) {
 	var out bytes.Buffer
 	s := r.NewStream(&out)
-	_, _ = s.Write(text) // writes to a bytes.Buffer cannot fail
-	_ = s.Close()
+	// The whole text is known: one final step decides it all, where Write would first scan up
+	// to the hold-back and Close scan again.
+	s.buf = append(s.buf, text...)
+	_ = s.Close() // writes to a bytes.Buffer cannot fail
 	if r.mode == ModeBlock && len(s.Findings()) > 0 {
 		return nil, s.Findings()
 	}

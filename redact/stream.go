@@ -29,6 +29,7 @@ type Stream struct {
 	// scratch and lowerScratch are reused for the normalised view and its lower-case copy.
 	scratch      view
 	lowerScratch []byte
+	tokens       []int
 	closed       bool
 	err          error
 }
@@ -78,6 +79,9 @@ func (s *Stream) step(final bool) {
 	// One lower-cased copy of each view serves every keyword search of this step.
 	normLower, rawLower := lowerASCII(norm.text, &s.lowerScratch), []byte(nil)
 	decided := end
+	// Token starts, found once per view for every WordStart detector.
+	var rawTokens []int
+	haveTokens := false
 	for i, d := range s.r.detectors {
 		v, lower := norm, normLower
 		if d.Raw {
@@ -96,7 +100,20 @@ func (s *Stream) step(final bool) {
 		if from < limit {
 			before := len(s.pending)
 			var next int
-			s.pending, next = d.scan(v.text, lower, from, limit, s.pending)
+			if d.WordStart {
+				if d.Raw && rawTokens == nil {
+					rawTokens = tokenStarts(raw.text, []int{})
+				} else if !d.Raw && !haveTokens {
+					s.tokens, haveTokens = tokenStarts(norm.text, s.tokens[:0]), true
+				}
+				tokens := s.tokens
+				if d.Raw {
+					tokens = rawTokens
+				}
+				s.pending, next = d.scanTokens(v.text, lower, tokens, from, limit, s.pending)
+			} else {
+				s.pending, next = d.scan(v.text, lower, from, limit, s.pending)
+			}
 			for j := before; j < len(s.pending); j++ {
 				s.pending[j].Start = s.base + v.orig(s.pending[j].Start)
 				s.pending[j].End = s.base + v.orig(s.pending[j].End)
@@ -208,5 +225,18 @@ func lowerASCII(b []byte, scratch *[]byte) []byte {
 		}
 	}
 	*scratch = out
+	return out
+}
+
+// tokenStarts appends the positions where a token starts (see Detector.WordStart).
+func tokenStarts(text []byte, out []int) []int {
+	prevAlnum := false
+	for i, c := range text {
+		if !prevAlnum && !isSpace(c) {
+			out = append(out, i)
+		}
+		// The n of \n ends a token as a space would: "\nSSN" starts one at S.
+		prevAlnum = isAlnum(c) && !escapedLetter(text, i)
+	}
 	return out
 }

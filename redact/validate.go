@@ -7,6 +7,10 @@ import (
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
 func isAlnum(c byte) bool {
 	return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
@@ -40,16 +44,22 @@ func oddBackslashesBefore(text []byte, i int) bool {
 // numberToken: digits, letters, and a '-' or '.' joined to a digit (part of a longer number,
 // version or identifier).
 func numberBounded(text []byte, s, e int) bool {
-	if !bounded(text, s, e, isAlnum) {
-		return false
-	}
-	if s >= 2 && (text[s-1] == '-' || text[s-1] == '.' || text[s-1] == '/') && isAlnum(text[s-2]) {
+	if !numberStart(text, s) || (e < len(text) && isAlnum(text[e])) {
 		return false
 	}
 	if e+1 < len(text) && (text[e] == '-' || text[e] == '.' || text[e] == '/') && isAlnum(text[e+1]) {
 		return false
 	}
 	return true
+}
+
+// numberStart is numberBounded's test of what comes before s: detectors run it as their Quick
+// test, so positions inside a longer token never reach the regular expression.
+func numberStart(text []byte, s int) bool {
+	if s > 0 && isAlnum(text[s-1]) && !escapedLetter(text, s-1) {
+		return false
+	}
+	return s < 2 || !(text[s-1] == '-' || text[s-1] == '.' || text[s-1] == '/') || !isAlnum(text[s-2])
 }
 
 func digitsOf(b []byte) []byte {
