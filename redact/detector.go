@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -156,7 +157,8 @@ func findAssertion(re *syntax.Regexp) (syntax.Op, bool) {
 // find there; only positions holding one of the pattern's first bytes are tried.
 func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]Finding, int) {
 	limit = min(limit, len(text))
-	nextReq, nextPrefix, nearKw := -1, -1, -1
+	// nearKw starts below any s-Context, so the first position searches for a keyword.
+	nextReq, nextPrefix, nearKw := -1, -1, math.MinInt/2
 	var nextKw []int
 	for s := from; s < limit; s++ {
 		if d.prefix != nil {
