@@ -68,6 +68,9 @@ type Detector struct {
 	// prefix is the pattern's literal prefix when it has one of two bytes or more: the scan
 	// jumps from one occurrence to the next.
 	prefix []byte
+	// oneStart, when set, is the only byte a candidate can start with: the scan jumps to it.
+	oneStart    byte
+	hasOneStart bool
 	// kwFirst holds the first bytes of Keywords (WordStart with KeywordStart).
 	kwFirst byteSet
 	// window is the longest match the pattern can make, 0 when unbounded (see maxMatchLen).
@@ -89,6 +92,14 @@ func (d *Detector) compile() error {
 	for _, k := range d.Keywords {
 		d.kwFirst[k[0]] = true
 	}
+	n := 0
+	for b, ok := range d.starts {
+		if ok {
+			n++
+			d.oneStart = byte(b)
+		}
+	}
+	d.hasOneStart = n == 1
 	if re, err := syntax.Parse(d.Pattern.String(), syntax.Perl); err == nil {
 		if n, ok := maxMatchLen(re.Simplify()); ok {
 			d.window = n
@@ -226,6 +237,13 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 				loc[1] = e - s
 			}
 		} else {
+			if d.hasOneStart && text[s] != d.oneStart {
+				i := bytes.IndexByte(text[s:limit], d.oneStart)
+				if i < 0 {
+					return out, limit
+				}
+				s += i
+			}
 			if !d.starts[text[s]] || (d.Quick != nil && !d.Quick(text, s)) {
 				continue
 			}

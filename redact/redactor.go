@@ -44,6 +44,8 @@ type Redactor struct {
 	// hold is how many trailing bytes a stream keeps undecided: the longest candidate plus the
 	// validators' context.
 	hold int
+	// order ranks detectors by position, the last tie-break between overlapping findings.
+	order map[string]int
 }
 
 // Option configures a Redactor.
@@ -61,9 +63,10 @@ func WithJSON() Option { return func(r *Redactor) { r.json = true } }
 
 // New compiles detectors into a Redactor, rejecting misconfigured ones.
 func New(detectors []*Detector, opts ...Option) (*Redactor, error) {
-	r := &Redactor{detectors: detectors}
+	r := &Redactor{detectors: detectors, order: map[string]int{}}
 	var errs []error
-	for _, d := range detectors {
+	for i, d := range detectors {
+		r.order[d.ID] = i
 		if err := d.check(); err != nil {
 			errs = append(errs, err)
 		} else if err := d.compile(); err != nil {

@@ -83,9 +83,9 @@ func Secrets() []*Detector {
 			[]string{"HF_TOKEN=hf_" + randomish(34)}, []string{"hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}),
 		secret("slack-token", "slack_token", RiskHigh, 80, `xox[baprs]-[0-9A-Za-z\-]{10,72}`, 3.0,
 			[]string{"xoxb-" + "2410" + "9348-" + randomish(24)}, []string{"xoxb-your-token"}),
-		withQuick(secret("stripe-secret-key", "stripe_key", RiskCritical, 107, `(?:sk|rk)_live_[0-9A-Za-z]{24,99}`, 3.0,
+		keywordStart(secret("stripe-secret-key", "stripe_key", RiskCritical, 107, `(?:sk|rk)_live_[0-9A-Za-z]{24,99}`, 3.0,
 			[]string{"sk_live_" + randomish(24)}, []string{"sk_test_4eC39HqLyjWDarjtT1zdp7dc"}),
-			func(t []byte, s int) bool { return bytes.HasPrefix(t[s+1:], []byte("k_live_")) }),
+			"sk_live_", "rk_live_"),
 		{
 			ID: "jwt", Type: "jwt", Risk: RiskHigh, MaxLen: 2096,
 			Pattern:        regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8,1000}\.eyJ[A-Za-z0-9_\-]{8,1000}\.[A-Za-z0-9_\-]{8,86}`),
@@ -167,6 +167,12 @@ func pemBlock(text []byte, s int) (int, bool) {
 		return 0, false
 	}
 	return s + h[1] + i + f[1], true
+}
+
+// keywordStart makes the scan jump between occurrences of prefixes every candidate starts with.
+func keywordStart(d *Detector, prefixes ...string) *Detector {
+	d.Keywords, d.KeywordStart = prefixes, true
+	return d
 }
 
 func withQuick(d *Detector, quick func([]byte, int) bool) *Detector {

@@ -23,7 +23,6 @@ type Stream struct {
 	pos []int
 	// pending are decided findings not yet passed; findings are all passed ones, for reporting.
 	pending, findings []Finding
-	order             map[string]int
 	// js follows JSON string state over the text passed so far (WithJSON).
 	js jsonState
 	// scratch and lowerScratch are reused for the normalised view and its lower-case copy.
@@ -36,11 +35,7 @@ type Stream struct {
 
 // NewStream returns a Stream writing to w.
 func (r *Redactor) NewStream(w io.Writer) *Stream {
-	s := &Stream{r: r, w: w, pos: make([]int, len(r.detectors)), order: map[string]int{}}
-	for i, d := range r.detectors {
-		s.order[d.ID] = i
-	}
-	return s
+	return &Stream{r: r, w: w, pos: make([]int, len(r.detectors))}
 }
 
 // Findings returns what was found so far, in order.
@@ -85,7 +80,7 @@ func (s *Stream) step(final bool) {
 	for i, d := range s.r.detectors {
 		v, lower := norm, normLower
 		if d.Raw {
-			if rawLower == nil {
+			if rawLower == nil && len(d.Keywords) > 0 {
 				rawLower = lowerASCII(raw.text, new([]byte))
 			}
 			v, lower = raw, rawLower
@@ -125,7 +120,7 @@ func (s *Stream) step(final bool) {
 	if final {
 		decided = end
 	}
-	s.pending = resolve(s.pending, s.order)
+	s.pending = resolve(s.pending, s.r.order)
 
 	// Pass text up to the decided point, or through a winning finding that straddles it.
 	upto := max(decided, s.done)
