@@ -71,8 +71,8 @@ type Detector struct {
 	// oneStart, when set, is the only byte a candidate can start with: the scan jumps to it.
 	oneStart    byte
 	hasOneStart bool
-	// kwFirst holds the first bytes of Keywords (WordStart with KeywordStart).
-	kwFirst byteSet
+	// kwByFirst lists Keywords by their first byte (WordStart with KeywordStart).
+	kwByFirst [256][]string
 	// window is the longest match the pattern can make, 0 when unbounded (see maxMatchLen).
 	window int
 }
@@ -90,7 +90,7 @@ func (d *Detector) compile() error {
 		return fmt.Errorf("redact: detector %s: %w", d.ID, err)
 	}
 	for _, k := range d.Keywords {
-		d.kwFirst[k[0]] = true
+		d.kwByFirst[k[0]] = append(d.kwByFirst[k[0]], k)
 	}
 	n := 0
 	for b, ok := range d.starts {
@@ -122,8 +122,8 @@ func (d *Detector) check() error {
 		return fmt.Errorf("redact: detector %s: Extend needs Literal", d.ID)
 	case d.Literal != nil && len(d.Literal) > d.MaxLen:
 		return fmt.Errorf("redact: detector %s: Literal is longer than MaxLen", d.ID)
-	case d.WordStart && d.Pattern == nil:
-		return fmt.Errorf("redact: detector %s: WordStart needs Pattern", d.ID)
+	case d.WordStart && (d.Pattern == nil || d.Raw):
+		return fmt.Errorf("redact: detector %s: WordStart needs Pattern and the normalised view (not Raw)", d.ID)
 	case slices.Contains(d.Keywords, ""):
 		return fmt.Errorf("redact: detector %s: empty keyword", d.ID)
 	case d.MaxLen <= 0:
@@ -284,49 +284,6 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 		}
 	}
 	return out, limit
-}
-
-// scanTokens is scan for WordStart detectors: it tries only the positions in tokens (ascending),
-// where a token starts, instead of every byte.
-func (d *Detector) scanTokens(text, lower []byte, tokens []int, from, limit int, out []Finding) ([]Finding, int) {
-	limit = min(limit, len(text))
-	i, _ := slices.BinarySearch(tokens, from)
-	for ; i < len(tokens) && tokens[i] < limit; i++ {
-		s := tokens[i]
-		if d.KeywordStart {
-			if !d.kwFirst[lower[s]] || !d.keywordAt(lower, s) {
-				continue
-			}
-		} else if !d.starts[text[s]] || (d.Quick != nil && !d.Quick(text, s)) {
-			continue
-		}
-		loc := d.match(text, s)
-		if loc == nil {
-			continue
-		}
-		var ok bool
-		if out, ok = d.accept(text, lower, s, loc, out); ok {
-			e := s + loc[1]
-			if e >= limit {
-				return out, e
-			}
-			// The next candidate starts at or after this one's end.
-			for i+1 < len(tokens) && tokens[i+1] < e {
-				i++
-			}
-		}
-	}
-	return out, limit
-}
-
-// keywordAt reports whether one of the keywords starts at lower[s:].
-func (d *Detector) keywordAt(lower []byte, s int) bool {
-	for _, k := range d.Keywords {
-		if bytes.HasPrefix(lower[s:], []byte(k)) {
-			return true
-		}
-	}
-	return false
 }
 
 // match runs the anchored pattern at s, on no more bytes than it can match (see maxMatchLen).

@@ -46,6 +46,8 @@ type Redactor struct {
 	hold int
 	// order ranks detectors by position, the last tie-break between overlapping findings.
 	order map[string]int
+	// tokens drives the WordStart detectors in one pass.
+	tokens tokenGroup
 }
 
 // Option configures a Redactor.
@@ -77,11 +79,17 @@ func New(detectors []*Detector, opts ...Option) (*Redactor, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	var err error
+	if r.tokens, err = newTokenGroup(detectors); err != nil {
+		return nil, err
+	}
 	for _, o := range opts {
 		o(r)
 	}
 	return r, nil
 }
+
+var errTooManyWordStart = errors.New("redact: more than 64 WordStart detectors: mark the rest without WordStart")
 
 // Mode returns the redactor's mode.
 func (r *Redactor) Mode() Mode { return r.mode }

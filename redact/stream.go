@@ -28,7 +28,8 @@ type Stream struct {
 	// scratch and lowerScratch are reused for the normalised view and its lower-case copy.
 	scratch      view
 	lowerScratch []byte
-	tokens       []int
+	tokens       []int32
+	tokenPos     []int
 	closed       bool
 	err          error
 }
@@ -75,8 +76,11 @@ func (s *Stream) step(final bool) {
 	normLower, rawLower := lowerASCII(norm.text, &s.lowerScratch), []byte(nil)
 	decided := end
 	// Token starts, found once per view for every WordStart detector.
-	var rawTokens []int
-	haveTokens := false
+	normLimit := len(norm.text) - s.r.hold
+	if final {
+		normLimit = len(norm.text)
+	}
+	s.scanTokens(norm, normLower, normLimit)
 	for i, d := range s.r.detectors {
 		v, lower := norm, normLower
 		if d.Raw {
@@ -92,23 +96,10 @@ func (s *Stream) step(final bool) {
 			limit = len(v.text)
 		}
 		from := v.at(s.pos[i] - s.base)
-		if from < limit {
+		if from < limit && !d.WordStart {
 			before := len(s.pending)
 			var next int
-			if d.WordStart {
-				if d.Raw && rawTokens == nil {
-					rawTokens = tokenStarts(raw.text, []int{})
-				} else if !d.Raw && !haveTokens {
-					s.tokens, haveTokens = tokenStarts(norm.text, s.tokens[:0]), true
-				}
-				tokens := s.tokens
-				if d.Raw {
-					tokens = rawTokens
-				}
-				s.pending, next = d.scanTokens(v.text, lower, tokens, from, limit, s.pending)
-			} else {
-				s.pending, next = d.scan(v.text, lower, from, limit, s.pending)
-			}
+			s.pending, next = d.scan(v.text, lower, from, limit, s.pending)
 			for j := before; j < len(s.pending); j++ {
 				s.pending[j].Start = s.base + v.orig(s.pending[j].Start)
 				s.pending[j].End = s.base + v.orig(s.pending[j].End)
@@ -220,18 +211,5 @@ func lowerASCII(b []byte, scratch *[]byte) []byte {
 		}
 	}
 	*scratch = out
-	return out
-}
-
-// tokenStarts appends the positions where a token starts (see Detector.WordStart).
-func tokenStarts(text []byte, out []int) []int {
-	prevAlnum := false
-	for i, c := range text {
-		if !prevAlnum && !isSpace(c) {
-			out = append(out, i)
-		}
-		// The n of \n ends a token as a space would: "\nSSN" starts one at S.
-		prevAlnum = isAlnum(c) && !escapedLetter(text, i)
-	}
 	return out
 }
