@@ -73,7 +73,8 @@ type Detector struct {
 	hasOneStart bool
 	// kwByFirst lists Keywords by their first byte (WordStart with KeywordStart).
 	kwByFirst [256][]string
-	// window is the longest match the pattern can make, 0 when unbounded (see maxMatchLen).
+	// window is how many bytes from a candidate's start the pattern is run on: the longest
+	// match it can make (see maxMatchLen), and never more than MaxLen+1.
 	window int
 }
 
@@ -101,8 +102,11 @@ func (d *Detector) compile() error {
 	}
 	d.hasOneStart = n == 1
 	if re, err := syntax.Parse(d.Pattern.String(), syntax.Perl); err == nil {
+		// An unbounded pattern sees MaxLen+1 bytes: a longer match is rejected anyway, and the
+		// engine stays off the rest of the text.
+		d.window = d.MaxLen + 1
 		if n, ok := maxMatchLen(re.Simplify()); ok {
-			d.window = n
+			d.window = min(n, d.window)
 		}
 	}
 	if p, _ := d.Pattern.LiteralPrefix(); len(p) >= 2 {

@@ -11,7 +11,7 @@ type byteSet [256]bool
 
 // firstBytes computes the bytes a match of re can start with, so the scanner tries the pattern
 // only at those positions: a byte-table loop instead of the regexp engine over every byte.
-// Non-ASCII runes contribute every byte from 0x80 up (their UTF-8 lead bytes, conservatively).
+// Non-ASCII runes contribute the UTF-8 lead bytes of their ranges.
 func firstBytes(pattern string) (byteSet, error) {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
@@ -42,9 +42,7 @@ func first(re *syntax.Regexp, set *byteSet) bool {
 				set[r] = true
 			}
 			if hi >= utf8.RuneSelf {
-				for b := 0x80; b < 256; b++ {
-					set[b] = true
-				}
+				addLeadBytes(set, max(lo, utf8.RuneSelf), hi)
 			}
 		}
 		return false
@@ -101,5 +99,23 @@ func addRune(set *byteSet, r rune, fold bool) {
 			utf8.EncodeRune(buf[:], x)
 			set[buf[0]] = true
 		}
+	}
+}
+
+// addLeadBytes adds the first bytes of the UTF-8 encodings of the runes lo..hi (non-ASCII). UTF-8
+// keeps rune order, so they are the bytes from lo's first byte to hi's. A range holding U+FFFD
+// also matches any invalid byte (the regexp engine decodes it as U+FFFD), so it adds them all.
+func addLeadBytes(set *byteSet, lo, hi rune) {
+	if lo <= utf8.RuneError && utf8.RuneError <= hi {
+		for b := 0x80; b < 256; b++ {
+			set[b] = true
+		}
+		return
+	}
+	var a, z [utf8.UTFMax]byte
+	utf8.EncodeRune(a[:], lo)
+	utf8.EncodeRune(z[:], min(hi, unicode.MaxRune))
+	for b := int(a[0]); b <= int(z[0]); b++ {
+		set[b] = true
 	}
 }
