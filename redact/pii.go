@@ -15,7 +15,7 @@ func SSN() *Detector {
 	return &Detector{
 		ID: "us-ssn", Type: "ssn", Risk: RiskHigh, MaxLen: 11, WordStart: true,
 		Quick: func(t []byte, s int) bool {
-			return s+2 < len(t) && isDigit(t[s+1]) && isDigit(t[s+2]) && numberStart(t, s)
+			return s+2 < len(t) && isDigit(t[s+1]) && isDigit(t[s+2]) && numberStart(t, s) && digitsAhead(t, s, 11, "- ") >= 9
 		},
 		Pattern: regexp.MustCompile(`\d{3}[- ]?\d{2}[- ]?\d{4}`),
 		Validate: func(text []byte, s, e int) bool {
@@ -91,7 +91,7 @@ func CreditCard() *Detector {
 	return &Detector{
 		ID: "credit-card", Type: "credit_card", Risk: RiskCritical, MaxLen: 37, WordStart: true,
 		// A card number's first digit starts a run: skip digits inside a longer token.
-		Quick:   numberStart,
+		Quick:   func(t []byte, s int) bool { return numberStart(t, s) && digitsAhead(t, s, 37, " -") >= 13 },
 		Pattern: regexp.MustCompile(`\d(?:[ -]?\d){12,18}`),
 		Validate: func(text []byte, s, e int) bool {
 			if !numberBounded(text, s, e) {
@@ -189,7 +189,10 @@ func IBAN() *Detector {
 func Phone() *Detector {
 	return &Detector{
 		ID: "phone", Type: "phone", Risk: RiskMedium, MaxLen: 22, WordStart: true,
-		Quick:   func(t []byte, s int) bool { return numberStart(t, s) && (s == 0 || t[s-1] != '+') },
+		// Every number Validate accepts has at least 8 digits (E.164's shortest it checks).
+		Quick: func(t []byte, s int) bool {
+			return numberStart(t, s) && (s == 0 || t[s-1] != '+') && digitsAhead(t, s, 22, "()+ .-") >= 8
+		},
 		Pattern: regexp.MustCompile(`(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{1,4})(?:[ .-]?\d{2,4}){1,4}`),
 		Validate: func(text []byte, s, e int) bool {
 			if !numberBounded(text, s, e) || (s > 0 && text[s-1] == '+') {

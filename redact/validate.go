@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"math"
+	"strings"
 )
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -60,6 +61,21 @@ func numberStart(text []byte, s int) bool {
 		return false
 	}
 	return s < 2 || !(text[s-1] == '-' || text[s-1] == '.' || text[s-1] == '/') || !isAlnum(text[s-2])
+}
+
+// digitsAhead counts the digits in text[s:s+n] up to the first byte that is neither a digit nor
+// in allowed. A candidate at s of at most n of those bytes has no more digits: detectors whose
+// values need more reject the position without running their pattern.
+func digitsAhead(text []byte, s, n int, allowed string) int {
+	d := 0
+	for _, c := range text[s:min(len(text), s+n)] {
+		if isDigit(c) {
+			d++
+		} else if strings.IndexByte(allowed, c) < 0 {
+			break
+		}
+	}
+	return d
 }
 
 func digitsOf(b []byte) []byte {

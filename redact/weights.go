@@ -24,6 +24,10 @@ func ModelWeights() []*Detector {
 			// safetensors: a little-endian uint64 header length, then a JSON header naming
 			// tensors with dtype, shape and data_offsets.
 			ID: "safetensors-header", Type: "model_weights", Risk: RiskCritical, MaxLen: 200,
+			// Every match holds the first tensor's dtype key: look for it before the pattern.
+			Quick: func(t []byte, s int) bool {
+				return s >= 8 && bytes.Contains(t[s:min(len(t), s+201)], []byte(`":{"dtype":"`))
+			},
 			Pattern: regexp.MustCompile(`\{"[^"]{1,128}":\{"dtype":"(?:F64|F32|F16|BF16|I64|I32|I16|I8|U8|BOOL|F8_E4M3|F8_E5M2)","shape":\[`),
 			Validate: func(text []byte, s, e int) bool {
 				if s < 8 {
