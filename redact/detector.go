@@ -68,9 +68,9 @@ type Detector struct {
 	// prefix is the pattern's literal prefix when it has one of two bytes or more: the scan
 	// jumps from one occurrence to the next.
 	prefix []byte
-	// oneStart, when set, is the only byte a candidate can start with: the scan jumps to it.
-	oneStart    byte
-	hasOneStart bool
+	// fewStarts, when set, are the only (at most four) bytes a candidate can start with: the
+	// scan jumps to the next of them.
+	fewStarts []byte
 	// kwByFirst lists Keywords by their first byte (WordStart with KeywordStart).
 	kwByFirst [256][]string
 	// window is how many bytes from a candidate's start the pattern is run on: the longest
@@ -93,14 +93,15 @@ func (d *Detector) compile() error {
 	for _, k := range d.Keywords {
 		d.kwByFirst[k[0]] = append(d.kwByFirst[k[0]], k)
 	}
-	n := 0
+	var few []byte
 	for b, ok := range d.starts {
 		if ok {
-			n++
-			d.oneStart = byte(b)
+			few = append(few, byte(b))
 		}
 	}
-	d.hasOneStart = n == 1
+	if len(few) <= 4 {
+		d.fewStarts = few
+	}
 	if re, err := syntax.Parse(d.Pattern.String(), syntax.Perl); err == nil {
 		// An unbounded pattern sees MaxLen+1 bytes: a longer match is rejected anyway, and the
 		// engine stays off the rest of the text.
@@ -241,12 +242,17 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 				loc[1] = e - s
 			}
 		} else {
-			if d.hasOneStart && text[s] != d.oneStart {
-				i := bytes.IndexByte(text[s:limit], d.oneStart)
-				if i < 0 {
+			if d.fewStarts != nil && !d.starts[text[s]] {
+				next := limit
+				for _, b := range d.fewStarts {
+					if i := bytes.IndexByte(text[s:next], b); i >= 0 {
+						next = s + i
+					}
+				}
+				if next >= limit {
 					return out, limit
 				}
-				s += i
+				s = next
 			}
 			if !d.starts[text[s]] || (d.Quick != nil && !d.Quick(text, s)) {
 				continue
