@@ -171,7 +171,9 @@ func findAssertion(re *syntax.Regexp) (syntax.Op, bool) {
 //
 // A candidate at s is the pattern's match anchored at s, which is what an unanchored search would
 // find there; only positions holding one of the pattern's first bytes are tried.
-func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]Finding, int) {
+//
+// occ, when not nil, holds where the detector's anchors are (see anchorIndex); nil means search.
+func (d *Detector) scan(text, lower []byte, occ *occurrences, from, limit int, out []Finding) ([]Finding, int) {
 	limit = min(limit, len(text))
 	// nearKw starts below any s-Context, so the first position searches for a keyword.
 	nextReq, nextPrefix, nearKw := -1, -1, math.MinInt/2
@@ -179,7 +181,12 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 	for s := from; s < limit; s++ {
 		if d.prefix != nil {
 			if nextPrefix < s {
-				if i := bytes.Index(text[s:limit], d.prefix); i < 0 {
+				if occ != nil {
+					nextPrefix = occ.nextExact(s)
+					if nextPrefix < 0 || nextPrefix+len(d.prefix) > limit {
+						return out, limit
+					}
+				} else if i := bytes.Index(text[s:limit], d.prefix); i < 0 {
 					return out, limit
 				} else {
 					nextPrefix = s + i
@@ -190,7 +197,11 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 		if len(d.Keywords) > 0 && !d.KeywordStart {
 			// A candidate needs a keyword within Context of itself: skip stretches without one.
 			if nearKw < s-Context {
-				nearKw = d.nextKeyword(lower, max(0, s-Context), limit+d.MaxLen+Context)
+				if occ != nil {
+					nearKw = occ.nextKeyword(max(0, s-Context), min(limit+d.MaxLen+Context, len(lower)))
+				} else {
+					nearKw = d.nextKeyword(lower, max(0, s-Context), limit+d.MaxLen+Context)
+				}
 				if nearKw < 0 {
 					return out, limit
 				}
@@ -200,7 +211,11 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 				continue
 			}
 		}
-		if d.KeywordStart {
+		if d.KeywordStart && occ != nil {
+			if s = occ.nextKeyword(s, limit); s < 0 {
+				return out, limit
+			}
+		} else if d.KeywordStart {
 			// The next occurrence of each keyword, searched again only once passed.
 			if nextKw == nil {
 				nextKw = make([]int, len(d.Keywords))
@@ -228,11 +243,15 @@ func (d *Detector) scan(text, lower []byte, from, limit int, out []Finding) ([]F
 		}
 		var loc []int
 		if d.Literal != nil {
-			i := bytes.Index(text[s:], d.Literal)
-			if i < 0 || s+i >= limit {
+			if occ != nil {
+				if s = occ.nextExact(s); s < 0 || s >= limit {
+					return out, limit
+				}
+			} else if i := bytes.Index(text[s:], d.Literal); i < 0 || s+i >= limit {
 				return out, limit
+			} else {
+				s += i
 			}
-			s += i
 			loc = []int{0, len(d.Literal)}
 			if d.Extend != nil {
 				e, ok := d.Extend(text, s)

@@ -46,8 +46,9 @@ type Redactor struct {
 	hold int
 	// order ranks detectors by position, the last tie-break between overlapping findings.
 	order map[string]int
-	// tokens drives the WordStart detectors in one pass.
-	tokens tokenGroup
+	// tokens drives the WordStart detectors in one pass; anchors finds the others' literals.
+	tokens  tokenGroup
+	anchors anchorIndex
 }
 
 // Option configures a Redactor.
@@ -83,6 +84,7 @@ func New(detectors []*Detector, opts ...Option) (*Redactor, error) {
 	if r.tokens, err = newTokenGroup(detectors); err != nil {
 		return nil, err
 	}
+	r.anchors = newAnchorIndex(detectors)
 	for _, o := range opts {
 		o(r)
 	}

@@ -29,9 +29,11 @@ type Stream struct {
 	scratch      view
 	lowerScratch []byte
 	tokens       []int32
-	tokenPos     []int
-	closed       bool
-	err          error
+	// occ are the anchors of this step; occScratch keeps their storage between steps.
+	occ, occScratch []occurrences
+	tokenPos        []int
+	closed          bool
+	err             error
 }
 
 // NewStream returns a Stream writing to w.
@@ -76,6 +78,7 @@ func (s *Stream) step(final bool) {
 	normLower, rawLower := lowerASCII(norm.text, &s.lowerScratch), []byte(nil)
 	decided := end
 	// Token starts, found once per view for every WordStart detector.
+	s.occ = nil // anchors are found again, once, for this step's view
 	normLimit := len(norm.text) - s.r.hold
 	if final {
 		normLimit = len(norm.text)
@@ -99,7 +102,15 @@ func (s *Stream) step(final bool) {
 		if from < limit && !d.WordStart {
 			before := len(s.pending)
 			var next int
-			s.pending, next = d.scan(v.text, lower, from, limit, s.pending)
+			var occ *occurrences
+			if j := s.r.anchors.slot[i]; j >= 0 {
+				if s.occ == nil {
+					s.occ = s.r.anchors.find(norm.text, normLower, s.occScratch)
+					s.occScratch = s.occ
+				}
+				occ = &s.occ[j]
+			}
+			s.pending, next = d.scan(v.text, lower, occ, from, limit, s.pending)
 			for j := before; j < len(s.pending); j++ {
 				s.pending[j].Start = s.base + v.orig(s.pending[j].Start)
 				s.pending[j].End = s.base + v.orig(s.pending[j].End)
