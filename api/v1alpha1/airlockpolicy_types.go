@@ -47,6 +47,13 @@ type AirlockPolicySpec struct {
 	// Quarantine says who may release quarantined workloads.
 	// +optional
 	Quarantine QuarantinePolicy `json:"quarantine,omitempty"`
+
+	// RateLimits meter sensitive endpoints (LLM APIs, internal services) per namespace, in
+	// requests and LLM tokens. Omitted, nothing is rate limited.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	RateLimits []RateLimit `json:"rateLimits,omitempty"`
 }
 
 // AirlockPolicyStatus reports whether the policy is valid and where it applies.

@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -24,6 +25,16 @@ func (p *AirlockPolicy) Validate() field.ErrorList {
 		}
 	}
 	errs = append(errs, p.Spec.Images.Validate(spec.Child("images"))...)
+	seen := map[string]bool{}
+	for i := range p.Spec.RateLimits {
+		rl := &p.Spec.RateLimits[i]
+		f := spec.Child("rateLimits").Index(i)
+		if seen[rl.Name] {
+			errs = append(errs, field.Duplicate(f.Child("name"), rl.Name))
+		}
+		seen[rl.Name] = true
+		errs = append(errs, rl.Validate(f)...)
+	}
 	for i, sa := range p.Spec.Quarantine.Admins.ServiceAccounts {
 		if ns, name, ok := strings.Cut(sa, "/"); !ok || ns == "" || name == "" || strings.Contains(name, "/") {
 			errs = append(errs, field.Invalid(spec.Child("quarantine", "admins", "serviceAccounts").Index(i), sa, "write namespace/name, as in ci/release-bot"))
@@ -154,4 +165,49 @@ func ValidatePublicKeyPEM(s string) error {
 		return fmt.Errorf("public key does not parse: %w", err)
 	}
 	return nil
+}
+
+// rateLimitName is a limit's name: it appears in headers and Redis keys.
+var rateLimitName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// Validate checks a RateLimit; fld is its path in the enclosing object.
+func (rl *RateLimit) Validate(fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if !rateLimitName.MatchString(rl.Name) || len(rl.Name) > 63 {
+		errs = append(errs, field.Invalid(fld.Child("name"), rl.Name, "use lower-case letters, digits and '-', as in openai-chat"))
+	}
+	if rl.Requests == nil && rl.Tokens == nil {
+		errs = append(errs, field.Required(fld, "set requests, tokens or both: a limit without either meters nothing"))
+	}
+	for name, q := range map[string]*Quota{"requests": rl.Requests, "tokens": rl.Tokens} {
+		if q == nil {
+			continue
+		}
+		qf := fld.Child(name)
+		if q.Amount < 1 {
+			errs = append(errs, field.Invalid(qf.Child("amount"), q.Amount, "must be at least 1"))
+		}
+		if q.Per != nil && q.Per.Duration < time.Millisecond {
+			errs = append(errs, field.Invalid(qf.Child("per"), q.Per.Duration.String(), "must be at least 1ms, as in 1m or 24h"))
+		}
+		if q.Burst < 0 {
+			errs = append(errs, field.Invalid(qf.Child("burst"), q.Burst, "must not be negative (0 means amount)"))
+		}
+	}
+	switch rl.FailureMode {
+	case "", FailOpen, FailClosed:
+	default:
+		errs = append(errs, field.NotSupported(fld.Child("failureMode"), rl.FailureMode, []string{string(FailOpen), string(FailClosed)}))
+	}
+	for i, e := range rl.Endpoints {
+		ef := fld.Child("endpoints").Index(i)
+		h := strings.TrimPrefix(e.Host, "*.")
+		if h == "" || strings.ContainsAny(h, "*/: ") {
+			errs = append(errs, field.Invalid(ef.Child("host"), e.Host, "write a host without port or path, or *.domain for its subdomains"))
+		}
+		if e.PathPrefix != "" && !strings.HasPrefix(e.PathPrefix, "/") {
+			errs = append(errs, field.Invalid(ef.Child("pathPrefix"), e.PathPrefix, "must start with /"))
+		}
+	}
+	return errs
 }

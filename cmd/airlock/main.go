@@ -30,6 +30,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newScanCommand())
 	root.AddCommand(newControllerCommand())
 	root.AddCommand(newRedactCommand())
+	root.AddCommand(newRatelimiterCommand())
 	return root
 }
 

@@ -1,0 +1,263 @@
+package ratelimiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/airlock-dev/airlock/api/v1alpha1"
+)
+
+// Defaults of a Limiter's optional fields.
+const (
+	// DefaultStoreTimeout bounds one shared-store decision: a slow Redis costs callers at most
+	// this, never seconds.
+	DefaultStoreTimeout = 100 * time.Millisecond
+	// DefaultProbeInterval is how long the Limiter stays on its fallback after a store error
+	// before trying the store again.
+	DefaultProbeInterval = time.Second
+)
+
+// ErrInvalidRequest wraps every error about a malformed request (as opposed to a store failure).
+var ErrInvalidRequest = errors.New("invalid request")
+
+// Namespaces tells the Limiter a namespace's labels, which AirlockPolicies select on.
+type Namespaces interface {
+	// Labels returns the namespace's labels; ok false when there is no such namespace.
+	Labels(ctx context.Context, name string) (labels.Set, bool, error)
+}
+
+// AllNamespaces treats every namespace as existing, in enforce mode, with only the
+// kubernetes.io/metadata.name label the API server sets: for limits read from a file, without a
+// cluster. A policy selecting on that label, or on nothing, applies.
+type AllNamespaces struct{}
+
+// Labels implements Namespaces.
+func (AllNamespaces) Labels(_ context.Context, name string) (labels.Set, bool, error) {
+	return labels.Set{"kubernetes.io/metadata.name": name, v1alpha1.LabelMode: v1alpha1.ModeEnforce}, true, nil
+}
+
+// Limiter decides calls against the rate limits of the AirlockPolicy that applies to the
+// caller's namespace. Set the fields, then SetRules; it is safe for concurrent use.
+type Limiter struct {
+	// Store holds the shared buckets (Redis). Nil: Local holds them, with the full limits.
+	Store Store
+	// Local holds the fallback buckets used while Store is down (capacity/Replicas each), and
+	// all buckets when Store is nil. Nil: a new Memory, made on first use.
+	Local *Memory
+	// Replicas is how many rate limiter replicas share Store: a replica's fallback bucket holds
+	// 1/Replicas of the limit. 0 means 1.
+	Replicas int
+	// Namespaces gives namespace labels. Nil means AllNamespaces.
+	Namespaces Namespaces
+	// StoreTimeout bounds each Store decision; 0 means DefaultStoreTimeout.
+	StoreTimeout time.Duration
+	// ProbeInterval is how long to stay on the fallback after a Store error; 0 means
+	// DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// Now returns the time; nil means time.Now. Tests set a fake clock.
+	Now func() time.Time
+	// Metrics, when set, counts decisions and store failures.
+	Metrics *Metrics
+	// Log receives store failures (never request contents).
+	Log logr.Logger
+
+	localOnce sync.Once
+	rules     atomic.Pointer[Rules]
+	downUntil atomic.Int64 // Unix nanoseconds until which Store is not tried
+	degraded  atomic.Bool
+}
+
+// SetRules swaps in new rules; calls in flight finish with the old ones.
+func (l *Limiter) SetRules(r *Rules) { l.rules.Store(r) }
+
+// Degraded reports whether the last attempt to reach the shared store failed: decisions are then
+// made by the failure modes (local buckets or denial).
+func (l *Limiter) Degraded() bool { return l.degraded.Load() }
+
+// Request is one call to meter.
+type Request struct {
+	// Namespace is the caller's namespace.
+	Namespace string
+	// Endpoint is the called host and path: "api.openai.com/v1/chat/completions" (a URL works).
+	Endpoint string
+	// Kind is what Cost counts.
+	Kind Kind
+	// Cost is how many requests or tokens the call takes; 0 means 1 request, and for tokens
+	// only reports the budget.
+	Cost int64
+}
+
+// Applied is the decision of one rate limit that matched a call.
+type Applied struct {
+	Policy, Name string
+	Kind         Kind
+	Limit        Limit
+	Decision
+}
+
+// Result is the decision about a call.
+type Result struct {
+	// Allowed says whether the call may go ahead (always true in an audit namespace).
+	Allowed bool
+	// Applied lists the limits that matched, in policy order; empty when none did (the call
+	// is not limited).
+	Applied []Applied
+	// RetryAfter, when not Allowed, is how long until the call would be admitted; negative when
+	// never (it costs more than a bucket holds).
+	RetryAfter time.Duration
+	// Degraded says the shared store was unreachable and a failure mode decided.
+	Degraded bool
+	// Shadow says the namespace is in audit mode and the call would have been denied.
+	Shadow bool
+	// Stop, from Settle, says a token budget is spent and its limit asks to stop streams.
+	Stop bool
+}
+
+// Check takes the call's cost from every limit that matches it. If one denies, what the others
+// took is given back, so a denied call costs nothing.
+func (l *Limiter) Check(ctx context.Context, req Request) (Result, error) {
+	if req.Kind == "" {
+		req.Kind = KindRequests
+	}
+	if req.Cost == 0 && req.Kind == KindRequests {
+		req.Cost = 1
+	}
+	if req.Cost < 0 {
+		return Result{}, fmt.Errorf("%w: cost %d is negative: refunds go through settle", ErrInvalidRequest, req.Cost)
+	}
+	return l.decide(ctx, req, false)
+}
+
+// Reserve takes an estimate of a call's LLM tokens before the call (see EstimateTokens). Settle
+// with the reported usage afterwards.
+func (l *Limiter) Reserve(ctx context.Context, namespace, endpoint string, tokens int64) (Result, error) {
+	if tokens < 0 {
+		return Result{}, fmt.Errorf("%w: tokens %d is negative", ErrInvalidRequest, tokens)
+	}
+	return l.decide(ctx, Request{Namespace: namespace, Endpoint: endpoint, Kind: KindTokens, Cost: tokens}, false)
+}
+
+// Settle corrects a reservation with the usage the provider reported: it refunds what was
+// reserved and not used, or charges the overrun, which may leave the budget in debt (the next
+// calls wait for the refill). A stream may settle as it goes, passing what it has reserved or
+// settled so far and its usage so far; Stop then says when to cut it.
+func (l *Limiter) Settle(ctx context.Context, namespace, endpoint string, reserved, used int64) (Result, error) {
+	if reserved < 0 || used < 0 {
+		return Result{}, fmt.Errorf("%w: reserved %d and used %d must not be negative", ErrInvalidRequest, reserved, used)
+	}
+	return l.decide(ctx, Request{Namespace: namespace, Endpoint: endpoint, Kind: KindTokens, Cost: used - reserved}, true)
+}
+
+func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, error) {
+	if req.Namespace == "" {
+		return Result{}, fmt.Errorf("%w: namespace is required", ErrInvalidRequest)
+	}
+	if req.Kind != KindRequests && req.Kind != KindTokens {
+		return Result{}, fmt.Errorf("%w: unknown kind %q: use requests or tokens", ErrInvalidRequest, req.Kind)
+	}
+	nss := l.Namespaces
+	if nss == nil {
+		nss = AllNamespaces{}
+	}
+	nsLabels, ok, err := nss.Labels(ctx, req.Namespace)
+	if err != nil {
+		return Result{}, fmt.Errorf("ratelimiter: reading namespace %s: %w", req.Namespace, err)
+	}
+	mode := nsLabels[v1alpha1.LabelMode]
+	res := Result{Allowed: true}
+	if !ok || (mode != v1alpha1.ModeEnforce && mode != v1alpha1.ModeAudit) {
+		return res, nil // Airlock does nothing in namespaces without its label
+	}
+	host, path := SplitEndpoint(req.Endpoint)
+	var buf [4]*rule
+	rules := l.rules.Load().match(nsLabels, host, path, req.Kind, buf[:0])
+	now := l.now()
+	for i, r := range rules {
+		lim := r.limits[req.Kind]
+		key := bucketKey(req.Namespace, r, req.Kind)
+		d, degraded := l.apply(ctx, r, key, lim, req.Cost, force, now)
+		res.Degraded = res.Degraded || degraded
+		res.Applied = append(res.Applied, Applied{Policy: r.policy, Name: r.name, Kind: req.Kind, Limit: lim, Decision: d})
+		if force && r.stopStreams && d.Remaining == 0 {
+			res.Stop = true
+		}
+		if !d.Allowed {
+			res.Allowed, res.RetryAfter = false, d.RetryAfter
+			// What the earlier limits took is given back: a denied call costs nothing.
+			for _, prev := range rules[:i] {
+				l.apply(ctx, prev, bucketKey(req.Namespace, prev, req.Kind), prev.limits[req.Kind], -req.Cost, true, now)
+			}
+			break
+		}
+	}
+	if !res.Allowed && mode == v1alpha1.ModeAudit {
+		res.Allowed, res.Shadow = true, true
+	}
+	l.Metrics.observe(req.Kind, res)
+	return res, nil
+}
+
+// apply decides one bucket: on the shared store while it answers, else by the limit's failure
+// mode (a local bucket of capacity/Replicas, or a denial). degraded reports the latter.
+func (l *Limiter) apply(ctx context.Context, r *rule, key string, lim Limit, cost int64, force bool, now time.Time) (Decision, bool) {
+	if l.Store == nil {
+		return l.local().ApplyAt(key, lim, cost, force, now), false
+	}
+	if now.UnixNano() >= l.downUntil.Load() {
+		timeout := l.StoreTimeout
+		if timeout <= 0 {
+			timeout = DefaultStoreTimeout
+		}
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		d, err := l.Store.Apply(sctx, key, lim, cost, force, now)
+		cancel()
+		if err == nil {
+			if l.degraded.Swap(false) {
+				l.Log.Info("shared rate-limit store is back; counting is shared again")
+			}
+			l.Metrics.setDegraded(false)
+			return d, false
+		}
+		probe := l.ProbeInterval
+		if probe <= 0 {
+			probe = DefaultProbeInterval
+		}
+		l.downUntil.Store(now.Add(probe).UnixNano())
+		if !l.degraded.Swap(true) {
+			l.Log.Error(err, "shared rate-limit store unreachable; applying each limit's failure mode", "retryIn", probe)
+		}
+		l.Metrics.storeFailed()
+	}
+	if !r.failOpen {
+		return Decision{RetryAfter: time.Duration(l.downUntil.Load() - now.UnixNano())}, true
+	}
+	return l.local().ApplyAt("fallback/"+key, lim.Divide(l.Replicas), cost, force, now), true
+}
+
+func (l *Limiter) local() *Memory {
+	l.localOnce.Do(func() {
+		if l.Local == nil {
+			l.Local = NewMemory()
+		}
+	})
+	return l.Local
+}
+
+func (l *Limiter) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// bucketKey names a namespace's bucket for one limit and kind.
+func bucketKey(namespace string, r *rule, kind Kind) string {
+	return namespace + "/" + r.policy + "/" + r.name + "/" + string(kind)
+}

@@ -1,0 +1,183 @@
+package ratelimiter
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/airlock-dev/airlock/api/v1alpha1"
+	"github.com/airlock-dev/airlock/policy"
+)
+
+// testPolicies: team-a namespaces get 5 chat requests a minute and a token budget of 1,000 a
+// minute that stops streams; other enforce namespaces get 2 requests a minute anywhere.
+const testPolicies = `
+apiVersion: airlock.dev/v1alpha1
+kind: AirlockPolicy
+metadata: {name: a-team-a}
+spec:
+  namespaceSelector: {matchLabels: {team: a}}
+  rateLimits:
+  - name: openai
+    endpoints: [{host: api.openai.com, pathPrefix: /v1/chat/}, {host: "*.openai.azure.com"}]
+    requests: {amount: 5, per: 1m}
+    tokens: {amount: 1000, per: 1m}
+    stopStreams: true
+  - name: everything
+    requests: {amount: 100, per: 1m}
+---
+apiVersion: airlock.dev/v1alpha1
+kind: AirlockPolicy
+metadata: {name: b-default}
+spec:
+  rateLimits:
+  - name: default
+    requests: {amount: 2, per: 1m}
+    failureMode: closed
+`
+
+func mustRules(t testing.TB, yaml string) *Rules {
+	t.Helper()
+	ps, err := policy.Decode([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := CompileRules(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// fakeNamespaces is a fixed set of namespace labels (unit tests of pure logic).
+type fakeNamespaces map[string]labels.Set
+
+func (f fakeNamespaces) Labels(_ context.Context, name string) (labels.Set, bool, error) {
+	l, ok := f[name]
+	return l, ok, nil
+}
+
+func newTestLimiter(t testing.TB, now *time.Time) *Limiter {
+	l := &Limiter{Now: func() time.Time { return *now }, Namespaces: fakeNamespaces{
+		"team-a":   {"team": "a", v1alpha1.LabelMode: v1alpha1.ModeEnforce},
+		"team-b":   {v1alpha1.LabelMode: v1alpha1.ModeEnforce},
+		"watching": {v1alpha1.LabelMode: v1alpha1.ModeAudit},
+		"off":      {},
+	}}
+	l.SetRules(mustRules(t, testPolicies))
+	return l
+}
+
+func TestLimiterSelectsPolicyAndEndpoint(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newTestLimiter(t, &now)
+	ctx := context.Background()
+	// count makes n calls; last is the last call's result, or the last admitted one's.
+	count := func(ns, endpoint string, n int) (allowed int, last Result) {
+		for range n {
+			r, err := l.Check(ctx, Request{Namespace: ns, Endpoint: endpoint})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Allowed {
+				allowed++
+			}
+			if r.Allowed || allowed == 0 || r.Shadow {
+				last = r
+			}
+		}
+		return allowed, last
+	}
+	if got, r := count("team-a", "api.openai.com/v1/chat/completions", 10); got != 5 || len(r.Applied) != 2 {
+		t.Errorf("team-a chat: %d admitted (want 5) under %d limits (want openai and everything)", got, len(r.Applied))
+	}
+	// The denied calls gave back what "everything" took: 5 of its 100 are spent, not 10.
+	if got, _ := count("team-a", "api.anthropic.com/v1/messages", 200); got != 95 {
+		t.Errorf("team-a elsewhere: %d admitted, want 95 (denied chat calls must cost nothing)", got)
+	}
+	if got, _ := count("team-a", "east.openai.azure.com/openai/deployments/x", 1); got != 0 {
+		t.Errorf("azure host matched the wildcard: want denied by everything's spent budget, got %d admitted", got)
+	}
+	if got, r := count("team-b", "api.openai.com/v1/chat/completions", 5); got != 2 || r.Applied[0].Policy != "b-default" {
+		t.Errorf("team-b: %d admitted (want 2 from b-default), applied %+v", got, r.Applied)
+	}
+	if got, r := count("off", "api.openai.com/v1/chat/completions", 50); got != 50 || len(r.Applied) != 0 {
+		t.Errorf("a namespace without airlock.dev/mode is not limited: %d admitted, applied %v", got, r.Applied)
+	}
+	if got, r := count("unknown", "x/", 3); got != 3 || len(r.Applied) != 0 {
+		t.Errorf("unknown namespace: %d admitted, %v", got, r.Applied)
+	}
+	got, r := count("watching", "api.openai.com/v1/chat/completions", 5)
+	if got != 5 || !r.Shadow {
+		t.Errorf("audit namespace: %d admitted (want all 5), last shadow=%v (want true)", got, r.Shadow)
+	}
+	now = now.Add(time.Minute)
+	if got, _ := count("team-b", "x/", 5); got != 2 {
+		t.Errorf("after a minute the bucket refilled: %d admitted, want 2", got)
+	}
+}
+
+func TestTokenBudget(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newTestLimiter(t, &now)
+	ctx := context.Background()
+	const ep = "api.openai.com/v1/chat/completions"
+	r, err := l.Reserve(ctx, "team-a", ep, 1200)
+	if err != nil || r.Allowed || r.RetryAfter >= 0 {
+		t.Fatalf("a reservation above the budget's capacity is refused for good: %+v %v", r, err)
+	}
+	if r, _ = l.Reserve(ctx, "team-a", ep, 700); !r.Allowed || r.Applied[0].Remaining != 300 {
+		t.Fatalf("reserve 700 of 1000: %+v", r)
+	}
+	if r, _ = l.Reserve(ctx, "team-a", ep, 400); r.Allowed || r.RetryAfter <= 0 {
+		t.Fatalf("a reservation larger than what remains is refused until the refill: %+v", r)
+	}
+	// The call used 500: 200 come back.
+	if r, _ = l.Settle(ctx, "team-a", ep, 700, 500); !r.Allowed || r.Applied[0].Remaining != 500 || r.Stop {
+		t.Fatalf("settle 500 of 700 refunds 200: %+v", r)
+	}
+	// A stream reserved 100 and reports 450 so far: 350 more are charged; 150 remain.
+	if r, _ = l.Settle(ctx, "team-a", ep, 100, 100); r.Applied[0].Remaining != 500 {
+		t.Fatalf("settling the reserved amount changes nothing: %+v", r)
+	}
+	if r, _ = l.Reserve(ctx, "team-a", ep, 100); !r.Allowed {
+		t.Fatal(r)
+	}
+	if r, _ = l.Settle(ctx, "team-a", ep, 100, 450); r.Applied[0].Remaining != 50 || r.Stop {
+		t.Fatalf("settle an overrun charges it: %+v", r)
+	}
+	if r, _ = l.Settle(ctx, "team-a", ep, 450, 700); r.Applied[0].Remaining != 0 || !r.Stop {
+		t.Fatalf("the budget is spent and the limit says stop streams: %+v", r)
+	}
+	if _, err := l.Settle(ctx, "team-a", ep, -1, 3); err == nil {
+		t.Error("negative reservation accepted")
+	}
+}
+
+func TestCompileRulesRejectsInvalidPolicy(t *testing.T) {
+	ps, err := policy.Decode([]byte(`
+apiVersion: airlock.dev/v1alpha1
+kind: AirlockPolicy
+metadata: {name: broken}
+spec:
+  rateLimits:
+  - name: Bad_Name
+    endpoints: [{host: "api.openai.com/v1"}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = CompileRules(ps)
+	if err == nil {
+		t.Fatal("an invalid policy compiled")
+	}
+	for _, want := range []string{"broken", "spec.rateLimits[0].name", "spec.rateLimits[0]: Required", "spec.rateLimits[0].endpoints[0].host"} {
+		if !contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)) }
