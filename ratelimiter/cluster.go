@@ -19,7 +19,7 @@ import (
 type CachedNamespaces struct{ Reader client.Reader }
 
 // Labels implements Namespaces.
-func (c CachedNamespaces) Labels(ctx context.Context, name string) (labels.Set, bool, error) {
+func (c CachedNamespaces) Labels(ctx context.Context, name string) (labels.Labels, bool, error) {
 	var ns corev1.Namespace
 	if err := c.Reader.Get(ctx, client.ObjectKey{Name: name}, &ns); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -27,7 +27,7 @@ func (c CachedNamespaces) Labels(ctx context.Context, name string) (labels.Set, 
 		}
 		return nil, false, err
 	}
-	return ns.Labels, true, nil
+	return labels.Set(ns.Labels), true, nil
 }
 
 // PolicyWatcher keeps a Limiter's rules in step with the cluster's AirlockPolicies: every change

@@ -30,7 +30,7 @@ var ErrInvalidRequest = errors.New("invalid request")
 // Namespaces tells the Limiter a namespace's labels, which AirlockPolicies select on.
 type Namespaces interface {
 	// Labels returns the namespace's labels; ok false when there is no such namespace.
-	Labels(ctx context.Context, name string) (labels.Set, bool, error)
+	Labels(ctx context.Context, name string) (labels.Labels, bool, error)
 }
 
 // AllNamespaces treats every namespace as existing, in enforce mode, with only the
@@ -39,8 +39,27 @@ type Namespaces interface {
 type AllNamespaces struct{}
 
 // Labels implements Namespaces.
-func (AllNamespaces) Labels(_ context.Context, name string) (labels.Set, bool, error) {
-	return labels.Set{"kubernetes.io/metadata.name": name, v1alpha1.LabelMode: v1alpha1.ModeEnforce}, true, nil
+func (AllNamespaces) Labels(_ context.Context, name string) (labels.Labels, bool, error) {
+	return nameOnly(name), true, nil
+}
+
+// nameOnly is the label set of AllNamespaces, without building a map on every call.
+type nameOnly string
+
+func (n nameOnly) Has(label string) bool {
+	return label == "kubernetes.io/metadata.name" || label == v1alpha1.LabelMode
+}
+
+func (n nameOnly) Lookup(label string) (string, bool) { return n.Get(label), n.Has(label) }
+
+func (n nameOnly) Get(label string) string {
+	switch label {
+	case "kubernetes.io/metadata.name":
+		return string(n)
+	case v1alpha1.LabelMode:
+		return v1alpha1.ModeEnforce
+	}
+	return ""
 }
 
 // Limiter decides calls against the rate limits of the AirlockPolicy that applies to the
@@ -170,7 +189,10 @@ func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, 
 	if err != nil {
 		return Result{}, fmt.Errorf("ratelimiter: reading namespace %s: %w", req.Namespace, err)
 	}
-	mode := nsLabels[v1alpha1.LabelMode]
+	mode := ""
+	if ok {
+		mode = nsLabels.Get(v1alpha1.LabelMode)
+	}
 	res := Result{Allowed: true}
 	if !ok || (mode != v1alpha1.ModeEnforce && mode != v1alpha1.ModeAudit) {
 		return res, nil // Airlock does nothing in namespaces without its label
@@ -181,7 +203,7 @@ func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, 
 	now := l.now()
 	for i, r := range rules {
 		lim := r.limits[req.Kind]
-		key := bucketKey(req.Namespace, r, req.Kind)
+		key := req.Namespace + r.keys[req.Kind]
 		d, degraded := l.apply(ctx, r, key, lim, req.Cost, force, now)
 		res.Degraded = res.Degraded || degraded
 		res.Applied = append(res.Applied, Applied{Policy: r.policy, Name: r.name, Kind: req.Kind, Limit: lim, Decision: d})
@@ -192,7 +214,7 @@ func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, 
 			res.Allowed, res.RetryAfter = false, d.RetryAfter
 			// What the earlier limits took is given back: a denied call costs nothing.
 			for _, prev := range rules[:i] {
-				l.apply(ctx, prev, bucketKey(req.Namespace, prev, req.Kind), prev.limits[req.Kind], -req.Cost, true, now)
+				l.apply(ctx, prev, req.Namespace+prev.keys[req.Kind], prev.limits[req.Kind], -req.Cost, true, now)
 			}
 			break
 		}
@@ -255,9 +277,4 @@ func (l *Limiter) now() time.Time {
 		return l.Now()
 	}
 	return time.Now()
-}
-
-// bucketKey names a namespace's bucket for one limit and kind.
-func bucketKey(namespace string, r *rule, kind Kind) string {
-	return namespace + "/" + r.policy + "/" + r.name + "/" + string(kind)
 }

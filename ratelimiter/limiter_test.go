@@ -54,7 +54,7 @@ func mustRules(t testing.TB, yaml string) *Rules {
 // fakeNamespaces is a fixed set of namespace labels (unit tests of pure logic).
 type fakeNamespaces map[string]labels.Set
 
-func (f fakeNamespaces) Labels(_ context.Context, name string) (labels.Set, bool, error) {
+func (f fakeNamespaces) Labels(_ context.Context, name string) (labels.Labels, bool, error) {
 	l, ok := f[name]
 	return l, ok, nil
 }
@@ -180,4 +180,6 @@ spec:
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))
+}

@@ -48,8 +48,10 @@ type rule struct {
 	policy, name string
 	endpoints    []v1alpha1.EndpointMatch
 	limits       map[Kind]Limit
-	failOpen     bool
-	stopStreams  bool
+	// keys end a namespace's bucket key for each kind: "/policy/name/kind".
+	keys        map[Kind]string
+	failOpen    bool
+	stopStreams bool
 }
 
 // CompileRules compiles the rate limits of policies. A policy that does not validate is an
@@ -71,11 +73,12 @@ func CompileRules(policies []v1alpha1.AirlockPolicy) (*Rules, error) {
 		}
 		pr := policyRules{name: p.Name, selector: sel}
 		for _, rl := range p.Spec.RateLimits {
-			r := &rule{policy: p.Name, name: rl.Name, endpoints: rl.Endpoints, limits: map[Kind]Limit{},
+			r := &rule{policy: p.Name, name: rl.Name, endpoints: rl.Endpoints, limits: map[Kind]Limit{}, keys: map[Kind]string{},
 				failOpen: rl.FailureMode != v1alpha1.FailClosed, stopStreams: rl.StopStreams}
 			for kind, q := range map[Kind]*v1alpha1.Quota{KindRequests: rl.Requests, KindTokens: rl.Tokens} {
 				if q != nil {
 					r.limits[kind] = Limit{Capacity: q.Capacity(), Amount: q.Amount, Per: q.Period()}
+					r.keys[kind] = "/" + p.Name + "/" + rl.Name + "/" + string(kind)
 				}
 			}
 			pr.limits = append(pr.limits, r)
