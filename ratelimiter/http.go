@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 )
 
 // MaxRequestBytes caps an HTTP API request body: a reservation may carry a prompt to estimate.
@@ -149,7 +150,7 @@ func respond(w http.ResponseWriter, res Result, err error, reserved int64) {
 	if res.Allowed {
 		out.Reserved = reserved
 	} else {
-		out.RetryAfter = res.RetryAfter.Seconds()
+		out.RetryAfter = secondsMs(res.RetryAfter)
 		if res.RetryAfter < 0 {
 			out.RetryAfter = -1
 		}
@@ -158,9 +159,9 @@ func respond(w http.ResponseWriter, res Result, err error, reserved int64) {
 		if out.Remaining == nil || a.Remaining < *out.Remaining {
 			out.Remaining = &a.Remaining
 		}
-		out.Reset = max(out.Reset, a.Reset.Seconds())
+		out.Reset = max(out.Reset, secondsMs(a.Reset))
 		out.Limits = append(out.Limits, LimitReport{Policy: a.Policy, Name: a.Name, Kind: a.Kind,
-			Capacity: a.Limit.Capacity, Remaining: a.Remaining, Reset: a.Reset.Seconds()})
+			Capacity: a.Limit.Capacity, Remaining: a.Remaining, Reset: secondsMs(a.Reset)})
 	}
 	SetHeaders(w.Header(), res)
 	status := http.StatusOK
@@ -169,6 +170,9 @@ func respond(w http.ResponseWriter, res Result, err error, reserved int64) {
 	}
 	writeJSON(w, status, out)
 }
+
+// secondsMs is d in seconds, to the millisecond.
+func secondsMs(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
 
 func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, Response{Error: err.Error()})
