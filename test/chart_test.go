@@ -78,6 +78,9 @@ func TestChartRBACIsEnough(t *testing.T) {
 		default:
 			continue
 		}
+		if o.GetName() == ratelimiterAccount {
+			continue // TestChartRatelimiterRBACIsEnough
+		}
 		if err := k8s.Create(ctx, o); err != nil {
 			t.Fatalf("installing %T %s: %v", o, o.GetName(), err)
 		}
@@ -123,4 +126,46 @@ func TestChartRBACIsEnough(t *testing.T) {
 	if err != nil {
 		t.Errorf("the policy status was not written under the chart's RBAC: %v", err)
 	}
+}
+
+const ratelimiterAccount = "airlock-ratelimiter"
+
+// TestChartRatelimiterRBACIsEnough runs the rate limiter's cluster side as the chart's
+// airlock-ratelimiter service account: it can load policies and namespace labels, and nothing
+// more is granted (it cannot read Secrets or pods).
+func TestChartRatelimiterRBACIsEnough(t *testing.T) {
+	ctx := testContext(t)
+	ensureNamespace(t, airlockNamespace, nil)
+	var installed int
+	for _, o := range renderChart(t) {
+		switch o.(type) {
+		case *corev1.ServiceAccount, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding:
+		default:
+			continue
+		}
+		if o.GetName() != ratelimiterAccount {
+			continue
+		}
+		if err := k8s.Create(ctx, o); err != nil {
+			t.Fatalf("installing %T %s: %v", o, o.GetName(), err)
+		}
+		installed++
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), o) })
+	}
+	if installed != 3 {
+		t.Fatalf("installed %d rate limiter RBAC objects from the chart, want 3 (service account, cluster role and binding)", installed)
+	}
+	sa := rest.CopyConfig(env.Config)
+	sa.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + airlockNamespace + ":" + ratelimiterAccount,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + airlockNamespace, "system:authenticated"}}
+	saClient, err := client.New(sa, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []client.ObjectList{&corev1.SecretList{}, &corev1.PodList{}} {
+		if err := saClient.List(ctx, l, client.InNamespace(airlockNamespace)); !apierrors.IsForbidden(err) {
+			t.Errorf("listing %T as the rate limiter: %v, want Forbidden", l, err)
+		}
+	}
+	rateLimitsFollowPolicies(t, sa)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,8 +17,11 @@ import (
 // TestRateLimitsFollowPolicies: the rate limiter reads spec.rateLimits from the cluster, applies
 // them to the namespaces the policy selects (by their labels), and reloads them when the policy
 // changes or goes.
-func TestRateLimitsFollowPolicies(t *testing.T) {
-	mgr, err := ctrl.NewManager(env.Config, managerOptions())
+func TestRateLimitsFollowPolicies(t *testing.T) { rateLimitsFollowPolicies(t, env.Config) }
+
+// rateLimitsFollowPolicies runs the rate limiter's cluster side with cfg's identity.
+func rateLimitsFollowPolicies(t *testing.T, cfg *rest.Config) {
+	mgr, err := ctrl.NewManager(cfg, managerOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
