@@ -212,6 +212,19 @@ func createIn(ctx context.Context, c client.Client, ns string, obj client.Object
 	return c.Create(ctx, obj, opts...)
 }
 
+// runManager starts mgr until the test ends, then stops it and reports its error.
+func runManager(t testing.TB, mgr ctrl.Manager) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+}
+
 // managerOptions are the manager options of a test controller: no metrics or health listeners, and
 // controller names may repeat across the tests of this process.
 func managerOptions() ctrl.Options {

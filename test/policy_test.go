@@ -29,15 +29,7 @@ func startPolicyController(t *testing.T) {
 	if err := policy.Setup(mgr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	runManager(t, mgr)
 }
 
 // validCondition waits until the policy's Valid condition describes its current generation.

@@ -29,15 +29,7 @@ func rateLimitsFollowPolicies(t *testing.T, cfg *rest.Config) {
 	if err := (&ratelimiter.PolicyWatcher{Limiter: l}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	runManager(t, mgr)
 
 	limited := newNamespace(t, v1alpha1.ModeEnforce, map[string]string{"rate-test": "yes"})
 	other := newNamespace(t, v1alpha1.ModeEnforce, nil)

@@ -75,14 +75,8 @@ Metrics are served on --metrics-bind-address, /healthz and /readyz on --health-p
 }
 
 func runController(cmd *cobra.Command, o *controllerOptions) error {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := quarantine.AddCiliumToScheme(scheme); err != nil {
+	scheme, err := newScheme(quarantine.AddCiliumToScheme)
+	if err != nil {
 		return err
 	}
 	cfg, err := ctrl.GetConfig()
@@ -139,6 +133,17 @@ func runController(cmd *cobra.Command, o *controllerOptions) error {
 	}
 	ctrl.Log.Info("starting airlock controller", "namespace", o.namespace, "webhookPort", o.webhookPort, "cilium", cilium)
 	return mgr.Start(cmd.Context())
+}
+
+// newScheme holds Kubernetes' built-in types, Airlock's, and those extra adds.
+func newScheme(extra ...func(*runtime.Scheme) error) (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range append([]func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme}, extra...) {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	return scheme, nil
 }
 
 func envOr(key, def string) string {
