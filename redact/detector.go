@@ -53,6 +53,9 @@ type Detector struct {
 	// RequireRun, with Require, says which bytes fill a candidate up to the Require byte: a
 	// candidate can only start inside the unbroken run of them just before it.
 	RequireRun func(byte) bool
+	// CheckValue, when set, is the last check, on the finding's value (the Group's span, or the
+	// whole match) and the whole match: entropy thresholds and allowlists.
+	CheckValue func(value, match []byte) bool
 	// WordStart says every candidate starts where a token starts: after a byte that is not a
 	// letter or digit (nor the letter of an escape such as \n), on a byte that is not white
 	// space. The scan then visits only those positions, found once for all detectors.
@@ -345,6 +348,9 @@ func (d *Detector) accept(text, lower []byte, s int, loc []int, out []Finding) (
 	}
 	for f.End > f.Start && oddBackslashesBefore(text, f.End) {
 		f.End--
+	}
+	if d.CheckValue != nil && !d.CheckValue(text[f.Start:f.End], text[s:e]) {
+		return out, false
 	}
 	if f.Start < f.End {
 		out = append(out, f)

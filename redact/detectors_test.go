@@ -16,6 +16,9 @@ func TestDetectorSamples(t *testing.T) {
 	for _, d := range Default() {
 		t.Run(d.ID, func(t *testing.T) {
 			if len(d.TruePositives) == 0 {
+				if strings.HasPrefix(d.ID, "gitleaks-") {
+					return // samples are generated from its pattern: TestGitleaksRulesFindTheirOwnValues
+				}
 				t.Fatal("a detector without true-positive samples")
 			}
 			for _, s := range d.TruePositives {

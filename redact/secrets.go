@@ -137,7 +137,10 @@ func randomish(n int) string {
 func Default() []*Detector {
 	d := append([]*Detector{SSN(), Email(), CreditCard(), IBAN(), Phone()}, Secrets()...)
 	d = append(d, PromptInjection()...)
-	return append(d, ModelWeights()...)
+	d = append(d, ModelWeights()...)
+	// gitleaks' rules come last: where one and Airlock's own detectors find the same value,
+	// Airlock's (which validate more) name it.
+	return append(d, Gitleaks()...)
 }
 
 var (
