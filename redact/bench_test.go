@@ -2,6 +2,7 @@ package redact_test
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -87,5 +88,32 @@ func TestPlantedValuesAreFound(t *testing.T) {
 	}
 	if len(fs) != types["ssn"]+types["email"]+types["credit_card"]+types["aws_access_key_id"] {
 		t.Errorf("unexpected findings in the filler: %v", types)
+	}
+}
+
+// BenchmarkStream feeds a 64 KB body in writes of 100 bytes (tokens of an LLM stream), 1 KB and
+// 16 KB, through a Stream: the cost of holding back and rescanning across writes.
+func BenchmarkStream(b *testing.B) {
+	r, err := redact.New(redact.Default(), redact.WithJSON())
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := llmBody(64 << 10)
+	for _, chunk := range []int{100, 1 << 10, 16 << 10} {
+		b.Run(fmt.Sprintf("writes-of-%dB", chunk), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s := r.NewStream(io.Discard)
+				for i := 0; i < len(body); i += chunk {
+					if _, err := s.Write(body[i:min(len(body), i+chunk)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

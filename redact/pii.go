@@ -54,7 +54,8 @@ func Email() *Detector {
 		RequireRun: func(c byte) bool { return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' },
 		// Unbounded repetitions keep the program small enough for Go's backtracker (counted
 		// ones made it 763 instructions, run by the slower NFA); Validate checks the lengths.
-		Pattern: regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`),
+		// A label ends with a letter or digit, so "bob@acme.io-" is found without its hyphen.
+		Pattern: regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+`),
 		Validate: func(text []byte, s, e int) bool {
 			inLocal := func(c byte) bool { return isAlnum(c) || bytes.IndexByte([]byte("._%+-"), c) >= 0 }
 			if s > 0 && inLocal(text[s-1]) {
@@ -86,7 +87,7 @@ func Email() *Detector {
 			}
 			return true
 		},
-		TruePositives: []string{"mail jane.doe+ai@acme-corp.io now", "<bob@mail.co.uk>", "ops@mail.eu.west.corp.acme.io"},
+		TruePositives: []string{"mail jane.doe+ai@acme-corp.io now", "<bob@mail.co.uk>", "ops@mail.eu.west.corp.acme.io", "write to bob@acme.io-or call"},
 		FalsePositives: []string{"user@example.com", "git@github", "a@b.c", "x@-bad.com",
 			strings.Repeat("a", 65) + "@acme-corp.io", "jane@" + strings.Repeat("b", 64) + ".io"},
 	}

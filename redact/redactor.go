@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // Mode says what a Redactor does with what it finds.
@@ -44,6 +45,8 @@ type Redactor struct {
 	// hold is how many trailing bytes a stream keeps undecided: the longest candidate plus the
 	// validators' context.
 	hold int
+	// streams pools the Streams Redact uses.
+	streams sync.Pool
 	// order ranks detectors by position, the last tie-break between overlapping findings.
 	order map[string]int
 	// tokens drives the WordStart detectors in one pass; anchors finds the others' literals.
@@ -93,6 +96,10 @@ func New(detectors []*Detector, opts ...Option) (*Redactor, error) {
 
 var errTooManyWordStart = errors.New("redact: more than 64 WordStart detectors: mark the rest without WordStart")
 
+// stepBytes is how much new text a Stream gathers before it scans: half the hold-back, at least
+// 4 KiB, so no byte is scanned more than about three times however small the writes.
+func (r *Redactor) stepBytes() int { return max(4<<10, r.hold/2) }
+
 // Mode returns the redactor's mode.
 func (r *Redactor) Mode() Mode { return r.mode }
 
@@ -107,15 +114,26 @@ func (r *Redactor) placeholderFor(f Finding) []byte {
 // the text unchanged in ModeDetect, nil in ModeBlock when anything was found).
 func (r *Redactor) Redact(text []byte) ([]byte, []Finding) {
 	var out bytes.Buffer
-	s := r.NewStream(&out)
+	out.Grow(len(text) + len(text)/8)
+	// A stream's scratch space (views, tokens, anchors) is reused across calls: with hundreds
+	// of detectors, allocating it anew cost more than scanning a short body.
+	s, _ := r.streams.Get().(*Stream)
+	if s == nil {
+		s = r.NewStream(&out)
+	} else {
+		s.reset(&out)
+	}
+	defer r.streams.Put(s)
 	// The whole text is known: one final step decides it all, where Write would first scan up
 	// to the hold-back and Close scan again.
 	s.buf = append(s.buf, text...)
 	_ = s.Close() // writes to a bytes.Buffer cannot fail
-	if r.mode == ModeBlock && len(s.Findings()) > 0 {
-		return nil, s.Findings()
+	findings := s.findings
+	s.findings = nil // the caller keeps them
+	if r.mode == ModeBlock && len(findings) > 0 {
+		return nil, findings
 	}
-	return out.Bytes(), s.Findings()
+	return out.Bytes(), findings
 }
 
 // resolve keeps, of overlapping findings, the one that starts first (then the longer, then the

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"unicode/utf8"
@@ -32,13 +33,23 @@ type Stream struct {
 	// occ are the anchors of this step; occScratch keeps their storage between steps.
 	occ, occScratch []occurrences
 	tokenPos        []int
-	closed          bool
-	err             error
+	// unstepped counts the bytes written since the last step.
+	unstepped int
+	closed    bool
+	err       error
 }
 
 // NewStream returns a Stream writing to w.
 func (r *Redactor) NewStream(w io.Writer) *Stream {
 	return &Stream{r: r, w: w, pos: make([]int, len(r.detectors))}
+}
+
+// reset readies a used Stream for a new text written to w, keeping its scratch space.
+func (s *Stream) reset(w io.Writer) {
+	s.w, s.buf, s.base, s.done = w, s.buf[:0], 0, 0
+	clear(s.pos)
+	s.pending, s.findings = s.pending[:0], nil
+	s.js, s.occ, s.closed, s.err, s.unstepped = jsonState{}, nil, false, nil, 0
 }
 
 // Findings returns what was found so far, in order.
@@ -53,7 +64,12 @@ func (s *Stream) Write(p []byte) (int, error) {
 		return 0, s.err
 	}
 	s.buf = append(s.buf, p...)
-	s.step(false)
+	// Each step looks again at the held-back tail, so stepping on every small write (a token of
+	// an LLM stream) would scan the same bytes hundreds of times: steps wait for enough new text.
+	if s.unstepped += len(p); s.unstepped >= s.r.stepBytes() {
+		s.unstepped = 0
+		s.step(false)
+	}
 	return len(p), s.err
 }
 
@@ -110,7 +126,11 @@ func (s *Stream) step(final bool) {
 				}
 				occ = &s.occ[j]
 			}
-			s.pending, next = d.scan(v.text, lower, occ, from, limit, s.pending)
+			if occ != nil && len(occ.exact) == 0 && len(occ.kw) == 0 {
+				next = limit // every candidate needs an anchor, and there is none
+			} else {
+				s.pending, next = d.scan(v.text, lower, occ, from, limit, s.pending)
+			}
 			for j := before; j < len(s.pending); j++ {
 				s.pending[j].Start = s.base + v.orig(s.pending[j].Start)
 				s.pending[j].End = s.base + v.orig(s.pending[j].End)
@@ -200,14 +220,31 @@ func dropBefore(fs []Finding, upto int) []Finding {
 type jsonState struct{ inString, escaped bool }
 
 func (j *jsonState) advance(b []byte) {
-	for _, c := range b {
+	for len(b) > 0 {
 		switch {
 		case j.escaped:
-			j.escaped = false
-		case c == '\\' && j.inString:
-			j.escaped = true
-		case c == '"':
-			j.inString = !j.inString
+			j.escaped, b = false, b[1:]
+		case !j.inString:
+			i := bytes.IndexByte(b, '"')
+			if i < 0 {
+				return
+			}
+			j.inString, b = true, b[i+1:]
+		default:
+			// The next quote ends the string unless a backslash comes first.
+			q := bytes.IndexByte(b, '"')
+			end := q
+			if end < 0 {
+				end = len(b)
+			}
+			if i := bytes.IndexByte(b[:end], '\\'); i >= 0 {
+				j.escaped, b = true, b[i+1:]
+				continue
+			}
+			if q < 0 {
+				return
+			}
+			j.inString, b = false, b[q+1:]
 		}
 	}
 }
