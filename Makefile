@@ -19,16 +19,17 @@ build: ## Build airlock and the kubectl plugin kubectl-airlock into bin/.
 	$(GO) build -o $(BIN)/kubectl-airlock ./cmd/kubectl-airlock
 
 .PHONY: generate
-generate: ## Regenerate deepcopy code and the CRD YAML from api/.
+generate: ## Regenerate deepcopy code and the CRD YAML from api/, and redact's gitleaks rules.
 	$(GO) tool controller-gen object paths=./api/...
 	$(GO) tool controller-gen crd:allowDangerousTypes=false paths=./api/... output:crd:dir=charts/airlock/crds
+	$(GO) generate ./redact
 
 .PHONY: lint
 lint: ## go vet, gofmt, and a check that generated files are current.
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@$(MAKE) --no-print-directory generate
-	@git diff --exit-code -- api charts/airlock/crds || { echo "generated files are stale: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- api charts/airlock/crds redact/gitleaks_rules.json || { echo "generated files are stale: run make generate and commit"; exit 1; }
 
 .PHONY: demo
 demo: build tools $(K8S_BIN)/kubectl ## Local control plane + registry + airlock controller; prints verdicts, runs until Ctrl-C.
