@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"errors"
 	"math/bits"
 	"slices"
 )
@@ -14,13 +15,18 @@ import (
 type tokenGroup struct {
 	// dets are the indices of the WordStart detectors, at most 64: bit j of a mask is dets[j].
 	dets []int
-	// byText and byLower are the detectors that can start at a byte of the text (their
-	// pattern's first bytes) or, for keyword detectors, of its lower-case copy.
-	byText, byLower [256]uint64
+	// byText are the detectors that can start at a byte of the text (their pattern's first
+	// bytes). Keyword detectors are found by the first two bytes of the lower-case copy:
+	// byBigram[b] indexes masks, the detectors with a keyword starting with bigram b (a
+	// one-byte keyword counts for every second byte). Most words start no keyword at all.
+	byText   [256]uint64
+	byBigram []uint8
+	masks    []uint64
 }
 
 func newTokenGroup(ds []*Detector) (tokenGroup, error) {
-	var g tokenGroup
+	g := tokenGroup{masks: []uint64{0}}
+	bigrams := map[uint16]uint64{}
 	for i, d := range ds {
 		if !d.WordStart {
 			continue
@@ -30,16 +36,53 @@ func newTokenGroup(ds []*Detector) (tokenGroup, error) {
 			return g, errTooManyWordStart
 		}
 		g.dets = append(g.dets, i)
-		for b := range 256 {
-			switch {
-			case d.KeywordStart && d.kwByFirst[b] != nil:
-				g.byLower[b] |= 1 << j
-			case !d.KeywordStart && d.starts[b]:
-				g.byText[b] |= 1 << j
+		if !d.KeywordStart {
+			for b := range 256 {
+				if d.starts[b] {
+					g.byText[b] |= 1 << j
+				}
+			}
+			continue
+		}
+		for _, k := range d.Keywords {
+			if len(k) == 1 {
+				for second := range 256 {
+					bigrams[uint16(k[0])<<8|uint16(second)] |= 1 << j
+				}
+			} else {
+				bigrams[bigram([]byte(k))] |= 1 << j
 			}
 		}
 	}
+	if len(bigrams) > 0 {
+		g.byBigram = make([]uint8, 1<<16)
+		index := map[uint64]uint8{0: 0}
+		for b, m := range bigrams {
+			k, ok := index[m]
+			if !ok {
+				if len(g.masks) == 256 {
+					return g, errors.New("redact: too many distinct keyword sets among WordStart detectors")
+				}
+				k = uint8(len(g.masks))
+				index[m] = k
+				g.masks = append(g.masks, m)
+			}
+			g.byBigram[b] = k
+		}
+	}
 	return g, nil
+}
+
+// keywordMask is the set of keyword detectors a token starting at lower[t] may begin.
+func (g *tokenGroup) keywordMask(lower []byte, t int) uint64 {
+	if g.byBigram == nil {
+		return 0
+	}
+	second := byte(0)
+	if t+1 < len(lower) {
+		second = lower[t+1]
+	}
+	return g.masks[g.byBigram[uint16(lower[t])<<8|uint16(second)]]
 }
 
 // tokenStarts appends the positions where a token starts (see Detector.WordStart).
@@ -80,7 +123,7 @@ func (s *Stream) scanTokens(v view, lower []byte, limit int) {
 	k, _ := slices.BinarySearch(s.tokens, int32(from))
 	for _, t32 := range s.tokens[k:] {
 		t := int(t32)
-		for m := g.byText[v.text[t]] | g.byLower[lower[t]]; m != 0; m &= m - 1 {
+		for m := g.byText[v.text[t]] | g.keywordMask(lower, t); m != 0; m &= m - 1 {
 			j := bits.TrailingZeros64(m)
 			if t < pos[j] {
 				continue
