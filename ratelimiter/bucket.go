@@ -44,6 +44,9 @@ type Decision struct {
 type bucket struct {
 	tokens float64
 	last   int64
+	// fullAt is when the bucket is full again (Unix nanoseconds): from then on it is the same
+	// as no bucket, and Memory may drop it.
+	fullAt int64
 	used   bool
 }
 
@@ -72,5 +75,6 @@ func (b *bucket) apply(l Limit, now int64, cost int64, force bool) Decision {
 	}
 	d.Remaining = max(0, int64(math.Floor(b.tokens)))
 	d.Reset = time.Duration(math.Ceil((capacity - b.tokens) / rate))
+	b.fullAt = b.last + int64(d.Reset)
 	return d
 }

@@ -59,6 +59,7 @@ func TestHTTPAPI(t *testing.T) {
 		{"unknown field", "/v1/check", `{"namespace":"a","endpont":"x"}`, 400, `unknown field "endpont"`},
 		{"two values", "/v1/check", `{"namespace":"a"} {}`, 400, "more than one JSON value"},
 		{"no namespace", "/v1/check", `{"endpoint":"x"}`, 400, "namespace is required"},
+		{"not a namespace name", "/v1/check", `{"namespace":"Team A/../x"}`, 400, "a lowercase RFC 1123 label"},
 		{"bad kind", "/v1/check", `{"namespace":"a","kind":"bytes"}`, 400, `unknown kind "bytes"`},
 		{"negative cost", "/v1/check", `{"namespace":"a","cost":-5}`, 400, "negative"},
 		{"negative used", "/v1/settle", `{"namespace":"a","reserved":1,"used":-1}`, 400, "must not be negative"},

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
 )
@@ -177,6 +179,9 @@ func (l *Limiter) Settle(ctx context.Context, namespace, endpoint string, reserv
 func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, error) {
 	if req.Namespace == "" {
 		return Result{}, fmt.Errorf("%w: namespace is required", ErrInvalidRequest)
+	}
+	if errs := validation.IsDNS1123Label(req.Namespace); len(errs) > 0 {
+		return Result{}, fmt.Errorf("%w: namespace %q: %s", ErrInvalidRequest, req.Namespace, strings.Join(errs, "; "))
 	}
 	if req.Kind != KindRequests && req.Kind != KindTokens {
 		return Result{}, fmt.Errorf("%w: unknown kind %q: use requests or tokens", ErrInvalidRequest, req.Kind)
