@@ -1,8 +1,11 @@
 package ratelimiter
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // TestBucketSteps replays a bucket of 10 tokens refilling 10 per second at fixed instants.
@@ -73,5 +76,14 @@ func TestSplitEndpoint(t *testing.T) {
 	if !hostMatches("*.openai.azure.com", "east.openai.azure.com") || hostMatches("*.openai.azure.com", "openai.azure.com") ||
 		hostMatches("*.openai.azure.com", "evilopenai.azure.com") {
 		t.Error("wildcard hosts match subdomains only")
+	}
+}
+
+func TestIsLabel(t *testing.T) {
+	for s, want := range map[string]bool{"team-a": true, "a": true, "0x": true, "": false, "-a": false, "a-": false,
+		"Team": false, "a_b": false, "a.b": false, strings.Repeat("a", 63): true, strings.Repeat("a", 64): false} {
+		if got := isLabel(s); got != want || got != (len(validation.IsDNS1123Label(s)) == 0) {
+			t.Errorf("isLabel(%q) = %v, want %v (and as validation.IsDNS1123Label)", s, got, want)
+		}
 	}
 }
