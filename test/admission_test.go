@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
 	"github.com/airlock-dev/airlock/test/testregistry"
@@ -116,7 +117,11 @@ func TestAdmission(t *testing.T) {
 	waitForWebhook(t, enforce, f.untrusted)
 
 	t.Run("a: untrusted unsigned image is denied in enforce", func(t *testing.T) {
-		err := createIn(ctx, k8s, enforce, pod("bad", f.untrusted))
+		// A hand-written airlock.dev/admitted-images changes nothing: the mutating webhook
+		// removes it, so the validating webhook is called and denies.
+		bad := pod("bad", f.untrusted)
+		bad.Annotations = map[string]string{v1alpha1.AnnotationAdmittedImages: f.untrusted}
+		err := createIn(ctx, k8s, enforce, bad)
 		if !apierrors.IsForbidden(err) {
 			t.Fatalf("create = %v, want Forbidden", err)
 		}
@@ -148,12 +153,21 @@ func TestAdmission(t *testing.T) {
 	})
 
 	t.Run("c: signed by the trusted key is admitted, by another key denied as invalid", func(t *testing.T) {
-		p := pod("good", f.signed)
+		p := pod("good", f.signed, f.signed)
+		validated := admissionCalls(t, "validate")
 		if err := createIn(ctx, k8s, enforce, p); err != nil {
 			t.Fatalf("signed image refused: %v", err)
 		}
 		if got := p.Annotations[v1alpha1.AnnotationVerdict]; !strings.Contains(got, "verdict=allow") || !strings.Contains(got, "signedBy=release") {
 			t.Errorf("verdict annotation = %q", got)
+		}
+		// A plain allow costs the API server one webhook call: the mutating webhook records the
+		// images it admitted and the validating webhook's match condition skips it.
+		if got, want := p.Annotations[v1alpha1.AnnotationAdmittedImages], f.signed+","+f.signed; got != want {
+			t.Errorf("admitted-images = %q, want %q", got, want)
+		}
+		if n := admissionCalls(t, "validate") - validated; n != 0 {
+			t.Errorf("the validating webhook was called %v times for a plainly allowed pod, want 0", n)
 		}
 		err := createIn(ctx, k8s, enforce, pod("forged", f.otherSigned))
 		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "signature invalid") || !strings.Contains(err.Error(), "[release]") {
@@ -431,4 +445,28 @@ func TestWebhookConfigurations(t *testing.T) {
 	if err := k8s.Get(ctx, client.ObjectKey{Name: "airlock-config-test"}, &v); err != nil || v.ResourceVersion != rv {
 		t.Errorf("re-applying rewrote the configuration (resourceVersion %s -> %s, %v)", rv, v.ResourceVersion, err)
 	}
+}
+
+// admissionCalls sums airlock_admission_requests_total of one webhook (validate, mutate) in this
+// process, where the tests run Airlock.
+func admissionCalls(t testing.TB, webhook string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range families {
+		if mf.GetName() != "airlock_admission_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "webhook" && l.GetValue() == webhook {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
 }

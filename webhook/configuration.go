@@ -88,6 +88,10 @@ func Configurations(name string, ep Endpoint, exempt []string, caBundle []byte) 
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	for _, mode := range []string{v1alpha1.ModeEnforce, v1alpha1.ModeAudit} {
+		var conditions []admissionregistrationv1.MatchCondition
+		if mode == v1alpha1.ModeEnforce {
+			conditions = []admissionregistrationv1.MatchCondition{SkipAdmittedCondition()}
+		}
 		vwc.Webhooks = append(vwc.Webhooks, admissionregistrationv1.ValidatingWebhook{
 			Name:                    mode + ".validate.airlock.dev",
 			ClientConfig:            ep.clientConfig(ValidatePath, caBundle),
@@ -99,6 +103,7 @@ func Configurations(name string, ep Endpoint, exempt []string, caBundle []byte) 
 			SideEffects:             &sideEffects,
 			TimeoutSeconds:          &timeout,
 			AdmissionReviewVersions: []string{"v1"},
+			MatchConditions:         conditions,
 		})
 		mwc.Webhooks = append(mwc.Webhooks, admissionregistrationv1.MutatingWebhook{
 			Name:                    mode + ".mutate.airlock.dev",

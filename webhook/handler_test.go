@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -237,4 +238,92 @@ func BenchmarkHandleWarm(b *testing.B) {
 	for b.Loop() {
 		f.adm.validate(context.Background(), req)
 	}
+}
+
+// TestMutateAdmittedImages: the mutating webhook records the images of a plain allow in pod-spec
+// order, replaces a hand-written record, removes one whenever the verdict is anything else, and
+// its patch applies (as the API server applies it) without touching anything else.
+func TestMutateAdmittedImages(t *testing.T) {
+	f := newHandlerFixture(t)
+	for _, tc := range []struct {
+		name        string
+		ns          string
+		images      []string
+		annotations string // metadata.annotations as JSON; "" leaves it out
+		want        string // "" means absent
+	}{
+		{"allowed", "prod", []string{f.signed, f.signed}, "", f.signed + "," + f.signed},
+		{"allowed, null annotations", "prod", []string{f.signed}, `null`, f.signed},
+		{"allowed, other annotations kept", "prod", []string{f.signed}, `{"team":"a"}`, f.signed},
+		{"allowed, hand-written record replaced", "prod", []string{f.signed}, `{"airlock.dev/admitted-images":"x","team":"a"}`, f.signed},
+		{"quarantined, hand-written record removed", "prod", []string{f.server}, `{"airlock.dev/admitted-images":"` + f.server + `","team":"a"}`, ""},
+		{"denied, hand-written record removed", "prod", []string{f.unsigned}, `{"airlock.dev/admitted-images":"` + f.unsigned + `"}`, ""},
+		{"audit, allowed", "dev", []string{f.signed}, "", f.signed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var containers []map[string]any
+			for i, img := range tc.images {
+				containers = append(containers, map[string]any{"name": string(rune('a' + i)), "image": img})
+			}
+			meta := map[string]any{"name": "p", "namespace": tc.ns}
+			if tc.annotations != "" {
+				meta["annotations"] = json.RawMessage(tc.annotations)
+			}
+			raw, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+				"spec": map[string]any{"containers": containers}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ar, code := serve(t, f.adm.Mutator(), bytes.NewReader(reviewOf(t, tc.ns, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, raw)), "application/json")
+			if code != http.StatusOK || !ar.Response.Allowed {
+				t.Fatalf("mutate: HTTP %d, %+v", code, ar.Response)
+			}
+			patch, err := jsonpatch.DecodePatch(ar.Response.Patch)
+			if err != nil {
+				t.Fatalf("patch %s: %v", ar.Response.Patch, err)
+			}
+			out, err := patch.Apply(raw)
+			if err != nil {
+				t.Fatalf("applying %s: %v", ar.Response.Patch, err)
+			}
+			var got corev1.Pod
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			if v, ok := got.Annotations[v1alpha1.AnnotationAdmittedImages]; v != tc.want || ok != (tc.want != "") {
+				t.Errorf("admitted-images = %q (present %t), want %q", v, ok, tc.want)
+			}
+			if got.Annotations[v1alpha1.AnnotationVerdict] == "" {
+				t.Errorf("no verdict annotation")
+			}
+			if strings.Contains(tc.annotations, "team") && got.Annotations["team"] != "a" {
+				t.Errorf("the patch lost another annotation: %v", got.Annotations)
+			}
+			for i, c := range got.Spec.Containers {
+				if c.Image != tc.images[i] {
+					t.Errorf("image %d rewritten: %q -> %q", i, tc.images[i], c.Image)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMutatePodWarm is the mutating webhook on a 3-container pod whose images are cached and
+// allowed, with AdmissionReview decoding and encoding.
+func BenchmarkMutatePodWarm(b *testing.B) {
+	f := newHandlerFixture(b)
+	body := review(b, "prod", f.signed, f.signed, f.signed)
+	h := f.adm.Mutator()
+	if ar, _ := serve(b, h, bytes.NewReader(body), "application/json"); len(ar.Response.Patch) == 0 {
+		b.Fatalf("no patch: %+v", ar.Response)
+	}
+	b.ReportAllocs()
+	lat := newLatencies(b.N)
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, MutatePath, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		lat.time(func() { h.ServeHTTP(rec, req) })
+	}
+	lat.report(b)
 }

@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
+	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
@@ -31,8 +35,19 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 	}
 	objAnn := map[string]string{}
 	var tmplAnn, objLabels map[string]string
+	var dropAnn []string
 	if j.skip == "" {
 		objAnn[v1alpha1.AnnotationVerdict] = j.verdictAnnotation()
+		if j.plainAllow() {
+			objAnn[v1alpha1.AnnotationAdmittedImages] = admittedImages(j.w.images())
+		}
+	}
+	// Whatever this webhook did not just write is not what it admitted: a copied or hand-written
+	// annotation, or one left from images since changed. An update that keeps the images keeps it.
+	if _, set := objAnn[v1alpha1.AnnotationAdmittedImages]; !set && (j.skip == "" || j.old == nil) {
+		if _, has := j.w.obj.GetAnnotations()[v1alpha1.AnnotationAdmittedImages]; has {
+			dropAnn = append(dropAnn, v1alpha1.AnnotationAdmittedImages)
+		}
 	}
 	quarantined := j.w.obj.GetAnnotations()[v1alpha1.AnnotationQuarantine] == "true"
 	if j.skip == "" && j.mode == v1alpha1.ModeEnforce && j.action == v1alpha1.ActionQuarantine {
@@ -71,8 +86,13 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 			objLabels = map[string]string{v1alpha1.LabelQuarantined: "true"}
 		}
 	}
-	if len(objAnn) == 0 && tmplAnn == nil && objLabels == nil {
+	if len(objAnn) == 0 && len(dropAnn) == 0 && tmplAnn == nil && objLabels == nil {
 		return admission.Allowed("")
+	}
+	if tmplAnn == nil && (j.w.obj.GetName() != "" || j.w.obj.GetGenerateName() != "") {
+		// The object's own metadata is there (a name is required): patch it directly, without
+		// decoding and diffing the whole object.
+		return metadataPatch(j.w.obj, objAnn, dropAnn, objLabels)
 	}
 
 	// UseNumber keeps every number as written, so the patch never touches one.
@@ -96,6 +116,11 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 		}
 		if err := setMap(doc, set.path, set.key, set.kv); err != nil {
 			return admission.Errored(http.StatusBadRequest, err)
+		}
+	}
+	if ann, ok := doc["metadata"].(map[string]any)["annotations"].(map[string]any); ok {
+		for _, k := range dropAnn {
+			delete(ann, k)
 		}
 	}
 	raw, err := json.Marshal(doc)
@@ -131,4 +156,42 @@ func setMap(doc map[string]any, path []string, key string, kv map[string]string)
 		m[k] = v
 	}
 	return nil
+}
+
+// metadataPatch sets and removes annotations and sets labels of the object's own metadata as JSON
+// Patch operations, in a stable order.
+func metadataPatch(obj metav1.Object, setAnn map[string]string, dropAnn []string, setLabels map[string]string) admission.Response {
+	var ops []jsonpatch.JsonPatchOperation
+	for _, m := range []struct {
+		field string
+		have  map[string]string
+		set   map[string]string
+		drop  []string
+	}{
+		{"annotations", obj.GetAnnotations(), setAnn, dropAnn},
+		{"labels", obj.GetLabels(), setLabels, nil},
+	} {
+		if len(m.set) == 0 && len(m.drop) == 0 {
+			continue
+		}
+		if m.have == nil {
+			// No map yet (absent or null): add it whole. Nothing can be dropped from it.
+			ops = append(ops, jsonpatch.NewOperation("add", "/metadata/"+m.field, m.set))
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(m.set)) {
+			// "add" on a member that exists replaces it.
+			ops = append(ops, jsonpatch.NewOperation("add", "/metadata/"+m.field+"/"+escapePointer(k), m.set[k]))
+		}
+		for _, k := range m.drop {
+			ops = append(ops, jsonpatch.NewOperation("remove", "/metadata/"+m.field+"/"+escapePointer(k), nil))
+		}
+	}
+	return admission.Patched("", ops...)
+}
+
+// escapePointer escapes a map key for a JSON Pointer (RFC 6901): "airlock.dev/verdict" becomes
+// "airlock.dev~1verdict".
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }

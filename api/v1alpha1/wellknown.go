@@ -24,4 +24,9 @@ const (
 	// AnnotationVerdict summarises the classification of each image, written by the mutating
 	// webhook so `kubectl describe` shows why a workload was admitted, quarantined or flagged.
 	AnnotationVerdict = "airlock.dev/verdict"
+	// AnnotationAdmittedImages lists, in pod-spec order and comma-separated, the image references
+	// the mutating webhook admitted with a plain allow. On a create whose images still read so, the
+	// API server skips the validating webhook (a match condition): the common case costs one
+	// webhook call, not two. Any other verdict removes it.
+	AnnotationAdmittedImages = "airlock.dev/admitted-images"
 )
