@@ -10,10 +10,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/airlock-dev/airlock/api/v1alpha1"
@@ -37,13 +40,27 @@ func (r *NamespaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: o.GetNamespace()}}}
 	})
 	b := ctrl.NewControllerManagedBy(mgr).Named("quarantine-networkpolicy").
-		Watches(&corev1.Pod{}, toNamespace).
+		Watches(&corev1.Pod{}, toNamespace, builder.WithPredicates(quarantinedPodChanged)).
 		Watches(&networkingv1.NetworkPolicy{}, toNamespace)
 	if r.Cilium {
 		b = b.Watches(newCNP(), toNamespace)
 	}
 	return b.Complete(r)
 }
+
+// quarantinedPodChanged passes the pod events that can change a namespace's quarantined set: a
+// quarantined pod appearing or going, or the label changing. The churn of every other pod (a
+// rollout of thousands) never lists the namespace.
+var quarantinedPodChanged = predicate.Funcs{
+	CreateFunc:  func(e event.CreateEvent) bool { return isQuarantined(e.Object) },
+	DeleteFunc:  func(e event.DeleteEvent) bool { return isQuarantined(e.Object) },
+	GenericFunc: func(e event.GenericEvent) bool { return isQuarantined(e.Object) },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return isQuarantined(e.ObjectOld) != isQuarantined(e.ObjectNew)
+	},
+}
+
+func isQuarantined(o client.Object) bool { return o.GetLabels()[v1alpha1.LabelQuarantined] == "true" }
 
 // Reconcile implements reconcile.Reconciler.
 func (r *NamespaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
