@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"sort"
 	"strings"
 
@@ -269,7 +270,8 @@ func allowlists(as []*config.Allowlist) []allowlist {
 		if a.MatchCondition == config.AllowlistMatchAnd && (len(a.Paths) > 0 || len(a.Commits) > 0) {
 			continue
 		}
-		al := allowlist{StopWords: a.StopWords}
+		// gitleaks collects stop words through a set, so their order varies from run to run.
+		al := allowlist{StopWords: slices.Sorted(slices.Values(a.StopWords))}
 		if a.RegexTarget == "match" || a.RegexTarget == "line" {
 			al.Target = "match"
 		}
