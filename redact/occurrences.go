@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 )
 
@@ -17,6 +18,18 @@ type anchor struct {
 	// text (prefixes and Literals are case-sensitive, Keywords are not).
 	word, exact []byte
 	keyword     bool
+	// head and mask hold word's first (up to) four bytes, little-endian, so most candidates are
+	// rejected by one 32-bit compare.
+	head, mask uint32
+}
+
+// headOf returns the first four bytes of w (fewer when w is shorter) and their mask.
+func headOf(w []byte) (head, mask uint32) {
+	for i := 0; i < len(w) && i < 4; i++ {
+		head |= uint32(w[i]) << (8 * i)
+		mask |= 0xff << (8 * i)
+	}
+	return head, mask
 }
 
 // anchorIndex finds every anchor of a Redactor's indexed detectors. A position is looked at
@@ -63,6 +76,7 @@ func keywordBytes(ks []string) [][]byte {
 func newAnchorIndex(ds []*Detector) anchorIndex {
 	x := anchorIndex{slot: make([]int, len(ds)), byBigram: make([]uint16, 1<<16)}
 	add := func(a anchor) {
+		a.head, a.mask = headOf(a.word)
 		b := bigram(a.word)
 		x.bigrams[b/64] |= 1 << (b % 64)
 		if x.byBigram[b] == 0 {
@@ -110,9 +124,17 @@ func (x *anchorIndex) find(text, lower []byte, occ []occurrences) []occurrences 
 		if x.bigrams[b/64]&(1<<(b%64)) == 0 {
 			continue
 		}
-		for _, a := range x.lists[x.byBigram[b]-1] {
+		var head uint32
+		if i+4 <= len(lower) {
+			head = binary.LittleEndian.Uint32(lower[i:])
+		} else {
+			head, _ = headOf(lower[i:])
+		}
+		list := x.lists[x.byBigram[b]-1]
+		for k := range list {
+			a := &list[k]
 			switch {
-			case !bytes.HasPrefix(lower[i:], a.word):
+			case head&a.mask != a.head || !bytes.HasPrefix(lower[i:], a.word):
 			case a.keyword:
 				o := &occ[a.det]
 				// A keyword found again at the same start (another, shorter keyword) keeps

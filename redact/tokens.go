@@ -89,14 +89,33 @@ func (g *tokenGroup) keywordMask(lower []byte, t int) uint64 {
 func tokenStarts(text []byte, out []int32) []int32 {
 	prevAlnum := false
 	for i, c := range text {
-		if !prevAlnum && !isSpace(c) {
+		class := byteClasses[c]
+		if !prevAlnum && class&classSpace == 0 {
 			out = append(out, int32(i))
 		}
 		// The n of \n ends a token as a space would: "\nSSN" starts one at S.
-		prevAlnum = isAlnum(c) && !escapedLetter(text, i)
+		prevAlnum = class&classAlnum != 0 && (i == 0 || text[i-1] != '\\' || !escapedLetter(text, i))
 	}
 	return out
 }
+
+// byteClasses is isAlnum and isSpace as one table lookup, for the loop over every byte.
+var byteClasses = func() (t [256]uint8) {
+	for c := range 256 {
+		if isAlnum(byte(c)) {
+			t[c] |= classAlnum
+		}
+		if isSpace(byte(c)) {
+			t[c] |= classSpace
+		}
+	}
+	return t
+}()
+
+const (
+	classAlnum = 1 << iota
+	classSpace
+)
 
 // scanTokens runs the WordStart detectors over the view up to limit, as Detector.scan would
 // one by one: a detector tries the token starts from its own next position, and after a finding
