@@ -71,10 +71,18 @@ func (b *bucket) apply(l Limit, now int64, cost int64, force bool) Decision {
 	} else if cost > l.Capacity {
 		d.RetryAfter = -1
 	} else {
-		d.RetryAfter = time.Duration(math.Ceil((float64(cost) - b.tokens) / rate))
+		d.RetryAfter = wait(math.Ceil((float64(cost) - b.tokens) / rate))
 	}
 	d.Remaining = max(0, int64(math.Floor(b.tokens)))
-	d.Reset = time.Duration(math.Ceil((capacity - b.tokens) / rate))
+	d.Reset = wait(math.Ceil((capacity - b.tokens) / rate))
 	b.fullAt = b.last + int64(d.Reset)
 	return d
 }
+
+// MaxWait bounds RetryAfter and Reset, so a huge debt (a stream that overran a slow budget many
+// times over) still gives a duration that fits: after it the bucket counts as full again and is
+// forgotten. bucket.lua has the same bound.
+const MaxWait = 365 * 24 * time.Hour
+
+// wait converts nanoseconds computed in floating point to a Duration no longer than MaxWait.
+func wait(ns float64) time.Duration { return time.Duration(math.Min(ns, float64(MaxWait))) }

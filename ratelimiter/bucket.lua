@@ -5,6 +5,9 @@ local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2]) / tonumber(ARGV[3]) -- tokens per microsecond
 local cost = tonumber(ARGV[4])
 local force = ARGV[5] == '1'
+-- Waits are bounded as bucket.go's MaxWait (365 days, in microseconds), so a huge debt still gives
+-- a TTL and durations that fit.
+local MAXWAIT = 31536000000000
 
 -- Redis's clock, not the callers': replicas with skewed clocks still share one bucket exactly.
 local t = redis.call('TIME')
@@ -26,10 +29,10 @@ if cost <= 0 or force or tokens >= cost then
 elseif cost > capacity then
   retry = -1
 else
-  retry = math.ceil((cost - tokens) / rate)
+  retry = math.min(math.ceil((cost - tokens) / rate), MAXWAIT)
 end
 
-local reset = math.ceil((capacity - tokens) / rate)
+local reset = math.min(math.ceil((capacity - tokens) / rate), MAXWAIT)
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%d', ts))
 -- A full bucket is the same as none: let Redis drop it a second after it would be full.
 redis.call('PEXPIRE', KEYS[1], math.ceil(reset / 1000) + 1000)

@@ -94,8 +94,8 @@ func Handler(l *Limiter) http.Handler {
 		if !decode(w, r, &req) {
 			return
 		}
-		if req.MaxTokens < 0 {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("%w: maxTokens %d is negative", ErrInvalidRequest, req.MaxTokens))
+		if req.MaxTokens < 0 || req.MaxTokens > MaxCost {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("%w: maxTokens %d must be between 0 and %d", ErrInvalidRequest, req.MaxTokens, int64(MaxCost)))
 			return
 		}
 		tokens := req.Tokens
@@ -148,7 +148,11 @@ func respond(w http.ResponseWriter, res Result, err error, reserved int64) {
 	}
 	out := Response{Allowed: res.Allowed, Stop: res.Stop, Degraded: res.Degraded, Shadow: res.Shadow}
 	if res.Allowed {
-		out.Reserved = reserved
+		// Only what a bucket really took may be settled later: nothing where no limit applied,
+		// nothing when an audit namespace's call would have been denied (it was given back).
+		if len(res.Applied) > 0 && !res.Shadow {
+			out.Reserved = reserved
+		}
 	} else {
 		out.RetryAfter = secondsMs(res.RetryAfter)
 		if res.RetryAfter < 0 {

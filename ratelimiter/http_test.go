@@ -62,7 +62,7 @@ func TestHTTPAPI(t *testing.T) {
 		{"not a namespace name", "/v1/check", `{"namespace":"Team A/../x"}`, 400, "a lowercase RFC 1123 label"},
 		{"bad kind", "/v1/check", `{"namespace":"a","kind":"bytes"}`, 400, `unknown kind "bytes"`},
 		{"negative cost", "/v1/check", `{"namespace":"a","cost":-5}`, 400, "negative"},
-		{"negative used", "/v1/settle", `{"namespace":"a","reserved":1,"used":-1}`, 400, "must not be negative"},
+		{"negative used", "/v1/settle", `{"namespace":"a","reserved":1,"used":-1}`, 400, "must be between 0 and"},
 		{"huge body", "/v1/reserve", `{"namespace":"a","prompt":"` + strings.Repeat("x", MaxRequestBytes) + `"}`, 413, "too large"},
 	} {
 		resp, out := post(c.path, c.body)

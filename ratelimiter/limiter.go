@@ -150,17 +150,27 @@ func (l *Limiter) Check(ctx context.Context, req Request) (Result, error) {
 	if req.Cost == 0 && req.Kind == KindRequests {
 		req.Cost = 1
 	}
-	if req.Cost < 0 {
+	switch {
+	case req.Cost < 0:
 		return Result{}, fmt.Errorf("%w: cost %d is negative: refunds go through settle", ErrInvalidRequest, req.Cost)
+	case req.Cost == 0:
+		return Result{}, fmt.Errorf("%w: a token check needs a positive cost (the call's tokens)", ErrInvalidRequest)
+	case req.Cost > MaxCost:
+		return Result{}, fmt.Errorf("%w: cost %d is above the most one call can take (%d)", ErrInvalidRequest, req.Cost, int64(MaxCost))
 	}
 	return l.decide(ctx, req, false)
 }
 
+// MaxCost bounds what one call may take, reserve or report as used: 2^40 (about 10^12) tokens,
+// far above any model's context, low enough that refill arithmetic and Redis TTLs cannot
+// overflow whatever the budget.
+const MaxCost = 1 << 40
+
 // Reserve takes an estimate of a call's LLM tokens before the call (see EstimateTokens). Settle
 // with the reported usage afterwards.
 func (l *Limiter) Reserve(ctx context.Context, namespace, endpoint string, tokens int64) (Result, error) {
-	if tokens < 0 {
-		return Result{}, fmt.Errorf("%w: tokens %d is negative", ErrInvalidRequest, tokens)
+	if tokens <= 0 || tokens > MaxCost {
+		return Result{}, fmt.Errorf("%w: a reservation of %d tokens: give between 1 and %d, or a prompt or maxTokens to estimate from", ErrInvalidRequest, tokens, int64(MaxCost))
 	}
 	return l.decide(ctx, Request{Namespace: namespace, Endpoint: endpoint, Kind: KindTokens, Cost: tokens}, false)
 }
@@ -170,8 +180,8 @@ func (l *Limiter) Reserve(ctx context.Context, namespace, endpoint string, token
 // calls wait for the refill). A stream may settle as it goes, passing what it has reserved or
 // settled so far and its usage so far; Stop then says when to cut it.
 func (l *Limiter) Settle(ctx context.Context, namespace, endpoint string, reserved, used int64) (Result, error) {
-	if reserved < 0 || used < 0 {
-		return Result{}, fmt.Errorf("%w: reserved %d and used %d must not be negative", ErrInvalidRequest, reserved, used)
+	if reserved < 0 || used < 0 || reserved > MaxCost || used > MaxCost {
+		return Result{}, fmt.Errorf("%w: reserved %d and used %d must be between 0 and %d", ErrInvalidRequest, reserved, used, int64(MaxCost))
 	}
 	return l.decide(ctx, Request{Namespace: namespace, Endpoint: endpoint, Kind: KindTokens, Cost: used - reserved}, true)
 }
@@ -216,7 +226,7 @@ func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, 
 		if force && r.stopStreams && d.Remaining == 0 {
 			res.Stop = true
 		}
-		if !d.Allowed {
+		if !d.Allowed && !force {
 			res.Allowed, res.RetryAfter = false, d.RetryAfter
 			// What the earlier limits took is given back: a denied call costs nothing.
 			for _, prev := range rules[:i] {
@@ -225,8 +235,9 @@ func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, 
 			break
 		}
 	}
-	if !res.Allowed && mode == v1alpha1.ModeAudit {
-		res.Allowed, res.Shadow = true, true
+	if mode == v1alpha1.ModeAudit && (!res.Allowed || res.Stop) {
+		// Audit namespaces are metered, never stopped: say what enforce would have done.
+		res.Allowed, res.Stop, res.Shadow = true, false, true
 	}
 	l.Metrics.observe(req.Kind, res)
 	return res, nil
@@ -247,11 +258,17 @@ func (l *Limiter) apply(ctx context.Context, r *rule, key string, lim Limit, cos
 		d, err := l.Store.Apply(sctx, key, lim, cost, force, now)
 		cancel()
 		if err == nil {
-			if l.degraded.Swap(false) {
+			// A success that started before another call's failure says nothing about now.
+			if l.downUntil.Load() <= l.now().UnixNano() && l.degraded.Swap(false) {
 				l.Log.Info("shared rate-limit store is back; counting is shared again")
+				l.Metrics.setDegraded(false)
 			}
-			l.Metrics.setDegraded(false)
 			return d, false
+		}
+		if ctx.Err() != nil {
+			// The caller gave up (a client timeout, Envoy's 20 ms deadline): that says nothing
+			// about the store, so it is not marked down for everyone else.
+			return Decision{RetryAfter: time.Millisecond}, false
 		}
 		probe := l.ProbeInterval
 		if probe <= 0 {
@@ -264,7 +281,9 @@ func (l *Limiter) apply(ctx context.Context, r *rule, key string, lim Limit, cos
 		l.Metrics.storeFailed()
 	}
 	if !r.failOpen {
-		return Decision{RetryAfter: time.Duration(l.downUntil.Load() - now.UnixNano())}, true
+		// Until the next probe; at least a millisecond, as another call may have set downUntil
+		// from an earlier clock reading.
+		return Decision{RetryAfter: max(time.Millisecond, time.Duration(l.downUntil.Load()-now.UnixNano()))}, true
 	}
 	return l.local().ApplyAt("fallback/"+key, lim.Divide(l.Replicas), cost, force, now), true
 }

@@ -2,6 +2,7 @@ package ratelimiter
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -64,6 +65,7 @@ func newTestLimiter(t testing.TB, now *time.Time) *Limiter {
 		"team-a":   {"team": "a", v1alpha1.LabelMode: v1alpha1.ModeEnforce},
 		"team-b":   {v1alpha1.LabelMode: v1alpha1.ModeEnforce},
 		"watching": {v1alpha1.LabelMode: v1alpha1.ModeAudit},
+		"audit-a":  {"team": "a", v1alpha1.LabelMode: v1alpha1.ModeAudit},
 		"off":      {},
 	}}
 	l.SetRules(mustRules(t, testPolicies))
@@ -182,4 +184,102 @@ spec:
 
 func contains(s, sub string) bool {
 	return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))
+}
+
+// TestRejectsCostsOutOfRange: costs that mean nothing, or so large that refill arithmetic and
+// Redis TTLs would overflow, are a clear error, not a decision.
+func TestRejectsCostsOutOfRange(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newTestLimiter(t, &now)
+	ctx := context.Background()
+	const ep = "api.openai.com/v1/chat/completions"
+	for name, call := range map[string]func() (Result, error){
+		"token check of 0": func() (Result, error) {
+			return l.Check(ctx, Request{Namespace: "team-a", Endpoint: ep, Kind: KindTokens})
+		},
+		"check above MaxCost": func() (Result, error) {
+			return l.Check(ctx, Request{Namespace: "team-a", Endpoint: ep, Cost: MaxCost + 1})
+		},
+		"reservation of 0":       func() (Result, error) { return l.Reserve(ctx, "team-a", ep, 0) },
+		"reservation above max":  func() (Result, error) { return l.Reserve(ctx, "team-a", ep, MaxCost+1) },
+		"usage above MaxCost":    func() (Result, error) { return l.Settle(ctx, "team-a", ep, 0, MaxCost+1) },
+		"reserved above MaxCost": func() (Result, error) { return l.Settle(ctx, "team-a", ep, MaxCost+1, 0) },
+		"negative usage":         func() (Result, error) { return l.Settle(ctx, "team-a", ep, 10, -1) },
+	} {
+		if _, err := call(); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("%s: err = %v, want ErrInvalidRequest", name, err)
+		}
+	}
+	// The largest allowed usage leaves a deep debt with a finite, positive wait.
+	if _, err := l.Settle(ctx, "team-a", ep, 0, MaxCost); err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.Reserve(ctx, "team-a", ep, 1)
+	if err != nil || r.Allowed || r.RetryAfter <= 0 || r.Applied[0].Reset <= 0 {
+		t.Errorf("after a huge overrun: %+v %v, want a denial with a positive retry and reset", r, err)
+	}
+}
+
+// TestAuditNeverStopsStreams: in an audit namespace a spent budget is reported, not enforced.
+func TestAuditNeverStopsStreams(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newTestLimiter(t, &now)
+	r, err := l.Settle(context.Background(), "audit-a", "api.openai.com/v1/chat/completions", 0, 1500)
+	if err != nil || r.Stop || !r.Shadow || !r.Allowed {
+		t.Errorf("audit namespace over its budget: %+v %v, want no stop, shadow", r, err)
+	}
+}
+
+// flakyStore fails every call, after waiting for the caller's context when slow is set.
+type flakyStore struct{ slow bool }
+
+func (f flakyStore) Apply(ctx context.Context, _ string, _ Limit, _ int64, _ bool, _ time.Time) (Decision, error) {
+	if f.slow {
+		<-ctx.Done()
+		return Decision{}, ctx.Err()
+	}
+	return Decision{}, errors.New("connection refused")
+}
+
+// TestCallerGivingUpDoesNotDegrade: a caller's own deadline is not a store outage; one impatient
+// client must not switch every namespace to its failure mode.
+func TestCallerGivingUpDoesNotDegrade(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newTestLimiter(t, &now)
+	l.Store = flakyStore{slow: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if r, err := l.Check(ctx, Request{Namespace: "team-b", Endpoint: "x/"}); err != nil || r.Allowed || r.Degraded {
+		t.Errorf("cancelled caller: %+v %v, want a plain denial", r, err)
+	}
+	if l.Degraded() {
+		t.Error("a cancelled caller marked the store down")
+	}
+}
+
+// TestSettleDuringOutage: a settlement is never refused; the call already happened.
+func TestSettleDuringOutage(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := &Limiter{Now: func() time.Time { return now }, Store: flakyStore{},
+		Namespaces: fakeNamespaces{"team-a": {"team": "a", v1alpha1.LabelMode: v1alpha1.ModeEnforce}}}
+	l.SetRules(mustRules(t, `
+apiVersion: airlock.dev/v1alpha1
+kind: AirlockPolicy
+metadata: {name: closed}
+spec:
+  rateLimits:
+  - name: budget
+    tokens: {amount: 1000, per: 1m}
+    failureMode: closed
+`))
+	ctx := context.Background()
+	if r, err := l.Reserve(ctx, "team-a", "api.openai.com/", 10); err != nil || r.Allowed || !r.Degraded || r.RetryAfter <= 0 {
+		t.Errorf("reservation while the store is down, failing closed: %+v %v", r, err)
+	}
+	if r, err := l.Settle(ctx, "team-a", "api.openai.com/", 10, 20); err != nil || !r.Allowed || !r.Degraded {
+		t.Errorf("settlement while the store is down: %+v %v, want accepted (degraded)", r, err)
+	}
+	if !l.Degraded() {
+		t.Error("the outage is not reported")
+	}
 }
