@@ -16,10 +16,17 @@ import (
 // after Airlock's mutation (a later mutating webhook) makes the condition false, and the
 // validating webhook judges the final object as always.
 //
-// The annotation cannot be forged: in enforce namespaces the mutating webhook fails closed and
-// always runs before validation, and it overwrites or removes the annotation on every create.
-// Anyone able to remove the mutating configuration could remove the validating one as well.
-// Audit namespaces, whose mutating webhook fails open, are always validated.
+// A hand-written annotation does not skip anything: in enforce namespaces the mutating webhook
+// fails closed and runs before validation, and on every create it overwrites the annotation or
+// removes it (also when it does not judge the object, in case its view of the namespace is
+// stale). Anyone able to remove the mutating configuration could remove the validating one as
+// well. Audit namespaces, whose mutating webhook fails open, are always validated. The key is
+// Airlock's: a later mutating webhook that copies annotations onto pods must not copy this one.
+//
+// Upgrading from a build without this annotation: a replica of the old build does not remove a
+// hand-written one, so while old and new replicas run side by side, a create whose mutation an
+// old replica serves can skip validation. No release has shipped without it; should one, its
+// upgrade notes must say so.
 
 // admittedSeparator joins the references; a comma appears in no image reference.
 const admittedSeparator = ","

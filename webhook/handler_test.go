@@ -327,3 +327,35 @@ func BenchmarkMutatePodWarm(b *testing.B) {
 	}
 	lat.report(b)
 }
+
+// TestMutateDropsRecordWhenNotJudging: where this replica does not judge (its cached namespace is
+// not in a mode), a hand-written record is still removed on create, so it cannot skip a
+// validating webhook the API server calls.
+func TestMutateDropsRecordWhenNotJudging(t *testing.T) {
+	f := newHandlerFixture(t)
+	raw := []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"other","annotations":{"airlock.dev/admitted-images":"evil:1","team":"a"}},"spec":{"containers":[{"name":"a","image":"evil:1"}]}}`)
+	ar, code := serve(t, f.adm.Mutator(), bytes.NewReader(reviewOf(t, "other", metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, raw)), "application/json")
+	if code != http.StatusOK || !ar.Response.Allowed {
+		t.Fatalf("mutate: HTTP %d, %+v", code, ar.Response)
+	}
+	patch, err := jsonpatch.DecodePatch(ar.Response.Patch)
+	if err != nil {
+		t.Fatalf("patch %s: %v", ar.Response.Patch, err)
+	}
+	out, err := patch.Apply(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got corev1.Pod
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Annotations[v1alpha1.AnnotationAdmittedImages]; ok || got.Annotations["team"] != "a" || got.Spec.Containers[0].Image != "evil:1" {
+		t.Errorf("after the patch: annotations %v, image %q", got.Annotations, got.Spec.Containers[0].Image)
+	}
+	// Without a record there is nothing to patch.
+	ar, _ = serve(t, f.adm.Mutator(), bytes.NewReader(review(t, "other", "evil:1")), "application/json")
+	if len(ar.Response.Patch) != 0 {
+		t.Errorf("patched an unjudged pod without a record: %s", ar.Response.Patch)
+	}
+}

@@ -14,7 +14,7 @@ var (
 	}, []string{"webhook", "outcome"})
 	verdictsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "airlock_admission_verdicts_total",
-		Help: "Verdicts of the validating webhook on judged objects, by namespace mode and verdict (allow, quarantine, deny).",
+		Help: "Verdicts on judged objects, by namespace mode and verdict (allow, quarantine, deny): counted by the validating webhook, and by the mutating webhook for the plain allows the validating webhook is spared.",
 	}, []string{"mode", "verdict"})
 	admissionDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "airlock_admission_duration_seconds",

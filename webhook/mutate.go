@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -31,6 +32,12 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 		return *errResp
 	}
 	if j.w == nil {
+		if req.Operation == admissionv1.Create {
+			// Not judged here (by this replica's view of the namespace), so nothing is admitted:
+			// a hand-written record must not skip a validating webhook that the API server,
+			// seeing the namespace differently, still selects.
+			return dropAdmittedRecord(req)
+		}
 		return admission.Allowed("")
 	}
 	objAnn := map[string]string{}
@@ -40,6 +47,10 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 		objAnn[v1alpha1.AnnotationVerdict] = j.verdictAnnotation()
 		if j.plainAllow() {
 			objAnn[v1alpha1.AnnotationAdmittedImages] = admittedImages(j.w.images())
+			if j.old == nil {
+				// The validating webhook, which counts every other verdict, is skipped for it.
+				verdictsTotal.WithLabelValues(j.mode, string(j.action)).Inc()
+			}
 		}
 	}
 	// Whatever this webhook did not just write is not what it admitted: a copied or hand-written
@@ -194,4 +205,17 @@ func metadataPatch(obj metav1.Object, setAnn map[string]string, dropAnn []string
 // "airlock.dev~1verdict".
 func escapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// dropAdmittedRecord removes airlock.dev/admitted-images from an object being created without a
+// judgement, reading only its metadata.
+func dropAdmittedRecord(req admission.Request) admission.Response {
+	var meta metav1.PartialObjectMetadata
+	if err := json.Unmarshal(req.Object.Raw, &meta); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the %s: %w", req.Kind.Kind, err))
+	}
+	if _, ok := meta.Annotations[v1alpha1.AnnotationAdmittedImages]; !ok {
+		return admission.Allowed("")
+	}
+	return metadataPatch(&meta, nil, []string{v1alpha1.AnnotationAdmittedImages}, nil)
 }

@@ -36,7 +36,11 @@ func (a *Admission) validate(ctx context.Context, req admission.Request) admissi
 	if j.skip != "" {
 		return admission.Allowed("")
 	}
-	verdictsTotal.WithLabelValues(j.mode, string(j.action)).Inc()
+	if j.old != nil || !j.plainAllow() {
+		// A plain allow on create was counted by the mutating webhook, which the match
+		// condition usually leaves as the only call.
+		verdictsTotal.WithLabelValues(j.mode, string(j.action)).Inc()
+	}
 	logger := log.FromContext(ctx).WithValues("mode", j.mode, "policy", j.policyName, "verdict", j.action)
 
 	if j.mode == v1alpha1.ModeAudit {
