@@ -68,6 +68,12 @@ func TestSplitEndpoint(t *testing.T) {
 		{"api.openai.com/v1/chat/completions", "api.openai.com", "/v1/chat/completions"},
 		{"https://API.Anthropic.com:443/v1/messages", "api.anthropic.com", "/v1/messages"},
 		{"api.cohere.com", "api.cohere.com", "/"},
+		{"[::1]:8080/x", "::1", "/x"},
+		{"[::1]/x", "::1", "/x"},
+		{"api.openai.com/v1/%63hat/completions", "api.openai.com", "/v1/chat/completions"},
+		{"api.openai.com//v1/./chat/../chat/completions?x=/v2/", "api.openai.com", "/v1/chat/completions"},
+		{"api.openai.com/v1/chat/", "api.openai.com", "/v1/chat/"},
+		{"api.openai.com/v1/%zz", "api.openai.com", "/v1/%zz"},
 	} {
 		if h, p := SplitEndpoint(c.in); h != c.host || p != c.path {
 			t.Errorf("SplitEndpoint(%q) = %q %q, want %q %q", c.in, h, p, c.host, c.path)

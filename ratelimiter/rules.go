@@ -2,6 +2,9 @@ package ratelimiter
 
 import (
 	"fmt"
+	"net"
+	"net/url"
+	pathpkg "path"
 	"sort"
 	"strings"
 
@@ -130,15 +133,32 @@ func hostMatches(pattern, host string) bool {
 	return strings.EqualFold(pattern, host)
 }
 
-// SplitEndpoint splits "host[:port]/path" (or a URL) into a lower-case host and a path.
+// SplitEndpoint splits "host[:port]/path" (or a URL) into a lower-case host and a path. The path
+// is what a server would route, so a limit on a prefix cannot be dodged by spelling it another way:
+// percent-escapes are decoded, and "//", "." and ".." segments resolved ("/v1/./%63hat/" is
+// "/v1/chat/"). The query is not part of it.
 func SplitEndpoint(endpoint string) (host, path string) {
 	if _, rest, ok := strings.Cut(endpoint, "://"); ok {
 		endpoint = rest
 	}
 	host, path, _ = strings.Cut(endpoint, "/")
-	path = "/" + path
-	if h, _, ok := strings.Cut(host, ":"); ok && !strings.Contains(h, "]") {
-		host = h
+	path, _, _ = strings.Cut("/"+path, "?")
+	if strings.Contains(host, ":") {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h // also unbrackets "[::1]:8080"
+		} else {
+			host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		}
 	}
-	return strings.ToLower(host), path
+	if !strings.Contains(path, "%") && !strings.Contains(path, "//") && !strings.Contains(path, "/.") {
+		return strings.ToLower(host), path // already canonical: the common case costs nothing
+	}
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p
+	}
+	cleaned := pathpkg.Clean(path)
+	if strings.HasSuffix(path, "/") && cleaned != "/" {
+		cleaned += "/" // "/v1/chat/" must still match the prefix "/v1/chat/"
+	}
+	return strings.ToLower(host), cleaned
 }
