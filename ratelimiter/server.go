@@ -57,7 +57,8 @@ func (s *Server) Start(ctx context.Context) error {
 	errc := make(chan error, 2)
 	var hs *http.Server
 	if s.HTTP != nil {
-		hs = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.TLS}
+		// A decision is a small body: a client that trickles one in must not hold a handler.
+		hs = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: s.TLS}
 		go func() {
 			var err error
 			if s.TLS != nil {
