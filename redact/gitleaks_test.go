@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/base64"
 	"math/rand"
 	"regexp/syntax"
 	"strings"
@@ -104,5 +105,20 @@ func TestGitleaksRulesFindTheirOwnValues(t *testing.T) {
 		if !found {
 			t.Errorf("%s: a value of its own pattern was not found: %q", d.ID, last)
 		}
+	}
+}
+
+// TestGitleaksRuleRedactsWholeSecret: where a rule's capture groups are alternatives or pieces,
+// not the secret, the whole match is redacted; redacting the first group that matched (as
+// gitleaks reports it) left all but a few bytes of a base64-encoded JWT in clear.
+func TestGitleaksRuleRedactsWholeSecret(t *testing.T) {
+	r, err := New(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt := base64.StdEncoding.EncodeToString([]byte("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"))
+	out, fs := r.Redact([]byte("the service token is " + jwt + " thanks"))
+	if len(fs) == 0 || strings.Contains(string(out), jwt[len(jwt)-40:]) || strings.Contains(string(out), jwt[8:48]) {
+		t.Errorf("base64 JWT not redacted whole: %q (findings %v)", out, fs)
 	}
 }

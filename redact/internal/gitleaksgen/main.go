@@ -94,7 +94,12 @@ func main() {
 		conv.ID, conv.Description, conv.Keywords, conv.Entropy = id, r.Description, r.Keywords, r.Entropy
 		conv.KeywordStart = startsWithKeyword(conv.Pattern, r.Keywords)
 		conv.Group = r.SecretGroup
-		if conv.Group == 0 && r.Regex.NumSubexp() > 0 {
+		if conv.Group == 0 && r.Regex.NumSubexp() > 0 && groupOneEnclosesAll(r.Regex.String()) {
+			// gitleaks takes the first group that matched as the secret. Where group 1 holds
+			// the whole secret (and any other group sits inside it) that is group 1; where the
+			// groups are alternatives or pieces (jwt-base64's header names, a Teams webhook's
+			// UUID parts) the whole match is redacted, or the secret would leak around a
+			// fragment.
 			conv.Group = 1
 		}
 		conv.Allowlists = allowlists(r.Allowlists)
@@ -288,4 +293,38 @@ func allowlists(as []*config.Allowlist) []allowlist {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "gitleaksgen:", err)
 	os.Exit(1)
+}
+
+// groupOneEnclosesAll reports whether every capture group of the pattern is group 1 or inside it.
+func groupOneEnclosesAll(pattern string) bool {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	var one *syntax.Regexp
+	var find func(*syntax.Regexp)
+	find = func(r *syntax.Regexp) {
+		if r.Op == syntax.OpCapture && r.Cap == 1 {
+			one = r
+			return
+		}
+		for _, sub := range r.Sub {
+			if one == nil {
+				find(sub)
+			}
+		}
+	}
+	find(re)
+	return one != nil && one.MaxCap() == re.MaxCap() && countCaptures(one) == re.MaxCap()
+}
+
+func countCaptures(r *syntax.Regexp) int {
+	n := 0
+	if r.Op == syntax.OpCapture {
+		n++
+	}
+	for _, sub := range r.Sub {
+		n += countCaptures(sub)
+	}
+	return n
 }
