@@ -87,10 +87,13 @@ func Secrets() []*Detector {
 			[]string{"sk_live_" + randomish(24)}, []string{"sk_test_4eC39HqLyjWDarjtT1zdp7dc"}),
 			"sk_live_", "rk_live_"),
 		{
-			ID: "jwt", Type: "jwt", Risk: RiskHigh, MaxLen: 2096,
-			Pattern:        regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8,1000}\.eyJ[A-Za-z0-9_\-]{8,1000}\.[A-Za-z0-9_\-]{8,86}`),
-			Validate:       token(0),
-			TruePositives:  []string{"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"},
+			// Signatures run from 43 characters (HS256) to 683 (RS512 with a 4096-bit key):
+			// Kubernetes service-account, OIDC and Google ID tokens are RS256, 342.
+			ID: "jwt", Type: "jwt", Risk: RiskHigh, MaxLen: 2800,
+			Pattern:  regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8,1000}\.eyJ[A-Za-z0-9_\-]{8,1000}\.[A-Za-z0-9_\-]{8,700}`),
+			Validate: token(0),
+			TruePositives: []string{"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+				"Authorization: Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJrdWJlcm5ldGVzIiwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OmRlZmF1bHQ6ZGVmYXVsdCJ9." + randomish(342)},
 			FalsePositives: []string{"eyJhbGciOiJIUzI1NiJ9"},
 		},
 		{
