@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -215,7 +216,7 @@ func Phone() *Detector {
 			}
 			switch {
 			case intl && (d[0] == '1'):
-				return nanp(d[1:])
+				return nanp(d[1:]) && nanpGroups(v, true)
 			case intl:
 				// International numbers are checked against the numbering plans of
 				// libphonenumber (country code, length, valid prefixes).
@@ -225,13 +226,38 @@ func Phone() *Detector {
 				n, err := phonenumbers.Parse("+"+string(d), "")
 				return err == nil && phonenumbers.IsValidNumber(n)
 			case len(d) == 10 && (seps >= 1 || bytes.IndexByte(v, '(') >= 0):
-				return nanp(d) && consistentSeparators(v)
+				return nanp(d) && consistentSeparators(v) && nanpGroups(v, false)
 			}
 			return false
 		},
-		TruePositives:  []string{"call (415) 555-2671", "tel 415-555-2671.", "+1 415 555 2671", "+44 20 7946 0958", "+4930901820", "+33 1 42 68 53 00"},
-		FalsePositives: []string{"4155552671", "2024-01-15", "v1.2.3.4", "415-055-2671", "012-555-2671", "+0 123 456 789", "10.0.0.125", "+44 12", "+999 1234 5678"},
+		TruePositives: []string{"call (415) 555-2671", "tel 415-555-2671.", "+1 415 555 2671", "+44 20 7946 0958", "+4930901820", "+33 1 42 68 53 00"},
+		FalsePositives: []string{"4155552671", "2024-01-15", "v1.2.3.4", "415-055-2671", "012-555-2671", "+0 123 456 789", "10.0.0.125", "+44 12", "+999 1234 5678",
+			"at 2024-01-15 10:30:00 UTC", "2026-11-03 22:15", "+1 2024-01-15 10"},
 	}
+}
+
+// nanpGroups checks that a North American number is written in its groups, 3-3-4 (or 3 then 7,
+// or 10 together after +1), so a date and hour such as "2024-01-15 10" is not read as one.
+func nanpGroups(v []byte, intl bool) bool {
+	var groups []int
+	n := 0
+	for _, c := range v {
+		if isDigit(c) {
+			n++
+			continue
+		}
+		if n > 0 {
+			groups = append(groups, n)
+		}
+		n = 0
+	}
+	if n > 0 {
+		groups = append(groups, n)
+	}
+	if intl && len(groups) > 0 && groups[0] == 1 {
+		groups = groups[1:] // the country code 1
+	}
+	return slices.Equal(groups, []int{3, 3, 4}) || slices.Equal(groups, []int{3, 7}) || slices.Equal(groups, []int{10})
 }
 
 // nanp checks a 10-digit North American number: area and exchange codes start 2-9.
