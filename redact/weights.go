@@ -12,10 +12,12 @@ import (
 
 // ModelWeights returns the detectors for GGUF, safetensors, PyTorch and ONNX files.
 func ModelWeights() []*Detector {
+	// Raw: binary headers are read as they are. Normalisation would fold or drop bytes that
+	// happen to decode as soft hyphens, full-width or look-alike letters, and shift offsets.
 	return []*Detector{
 		{
 			// GGUF: "GGUF", a little-endian uint32 version (1-3), then tensor and KV counts.
-			ID: "gguf-header", Type: "model_weights", Risk: RiskCritical, MaxLen: 8,
+			ID: "gguf-header", Type: "model_weights", Risk: RiskCritical, Raw: true, MaxLen: 8,
 			Pattern:        regexp.MustCompile(`GGUF[\x01-\x03]\x00\x00\x00`),
 			TruePositives:  []string{"GGUF\x03\x00\x00\x00\x2a\x00\x00\x00"},
 			FalsePositives: []string{"GGUF is a file format", "GGUF\x07\x00\x00\x00"},
@@ -23,7 +25,7 @@ func ModelWeights() []*Detector {
 		{
 			// safetensors: a little-endian uint64 header length, then a JSON header naming
 			// tensors with dtype, shape and data_offsets.
-			ID: "safetensors-header", Type: "model_weights", Risk: RiskCritical, MaxLen: 200,
+			ID: "safetensors-header", Type: "model_weights", Risk: RiskCritical, Raw: true, MaxLen: 200,
 			// Every match holds the first tensor's dtype key: look for it before the pattern.
 			Quick: func(t []byte, s int) bool {
 				return s >= 8 && bytes.Contains(t[s:min(len(t), s+201)], []byte(`":{"dtype":"`))
@@ -36,12 +38,14 @@ func ModelWeights() []*Detector {
 				n := binary.LittleEndian.Uint64(text[s-8 : s])
 				return n > 0 && n < 100<<20
 			},
-			TruePositives:  []string{"\x80\x00\x00\x00\x00\x00\x00\x00" + `{"model.embed.weight":{"dtype":"BF16","shape":[32000,4096],"data_offsets":[0,262144000]}}`},
+			TruePositives: []string{"\x80\x00\x00\x00\x00\x00\x00\x00" + `{"model.embed.weight":{"dtype":"BF16","shape":[32000,4096],"data_offsets":[0,262144000]}}`,
+				// A length whose bytes read as a soft hyphen (U+00AD), which normalisation drops.
+				"\xc2\xad\x00\x00\x00\x00\x00\x00" + `{"model.embed.weight":{"dtype":"BF16","shape":[32000,4096],"data_offsets":[0,262144000]}}`},
 			FalsePositives: []string{`{"name":{"dtype":"float","shape":[1]}}`},
 		},
 		{
 			// PyTorch's zip format: a zip local file header whose file name ends in /data.pkl.
-			ID: "pytorch-zip", Type: "model_weights", Risk: RiskCritical, MaxLen: 4,
+			ID: "pytorch-zip", Type: "model_weights", Risk: RiskCritical, Raw: true, MaxLen: 4,
 			Literal: []byte("PK\x03\x04"),
 			Validate: func(text []byte, s, e int) bool {
 				if len(text) < s+30 {
@@ -58,7 +62,7 @@ func ModelWeights() []*Detector {
 		},
 		{
 			// Legacy PyTorch pickles start with a LONG1 opcode holding PyTorch's magic number.
-			ID: "pytorch-pickle", Type: "model_weights", Risk: RiskCritical, MaxLen: 12,
+			ID: "pytorch-pickle", Type: "model_weights", Risk: RiskCritical, Raw: true, MaxLen: 12,
 			Literal:        []byte("\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"),
 			TruePositives:  []string{"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02"},
 			FalsePositives: []string{"\x80\x02}q\x00(X\x05\x00\x00\x00state"},
@@ -66,7 +70,7 @@ func ModelWeights() []*Detector {
 		{
 			// ONNX: a ModelProto whose ir_version (field 1) is followed by producer_name
 			// (field 2) naming a known exporter.
-			ID: "onnx-model", Type: "model_weights", Risk: RiskCritical, MaxLen: 40,
+			ID: "onnx-model", Type: "model_weights", Risk: RiskCritical, Raw: true, MaxLen: 40,
 			Pattern:        regexp.MustCompile(`\x08[\x03-\x0b]\x12[\x04-\x20](?:pytorch|tf2onnx|onnxmltools|skl2onnx|keras2onnx|onnx-tensorflow|OnnxMLTools|onnxruntime)`),
 			TruePositives:  []string{"\x08\x07\x12\x07pytorch\x1a\x052.1.0"},
 			FalsePositives: []string{"exported with pytorch 2.1"},
