@@ -186,10 +186,10 @@ func (d *Detector) scan(text, lower []byte, occ *occurrences, from, limit int, o
 			if nextPrefix < s {
 				if occ != nil {
 					nextPrefix = occ.nextExact(s)
-					if nextPrefix < 0 || nextPrefix+len(d.prefix) > limit {
+					if nextPrefix < 0 || nextPrefix >= limit {
 						return out, limit
 					}
-				} else if i := bytes.Index(text[s:limit], d.prefix); i < 0 {
+				} else if i := bytes.Index(text[s:], d.prefix); i < 0 || s+i >= limit {
 					return out, limit
 				} else {
 					nextPrefix = s + i
@@ -215,7 +215,7 @@ func (d *Detector) scan(text, lower []byte, occ *occurrences, from, limit int, o
 			}
 		}
 		if d.KeywordStart && occ != nil {
-			if s = occ.nextKeyword(s, limit); s < 0 {
+			if s = occ.nextKeyword(s, len(lower)); s < 0 || s >= limit {
 				return out, limit
 			}
 		} else if d.KeywordStart {
@@ -226,18 +226,17 @@ func (d *Detector) scan(text, lower []byte, occ *occurrences, from, limit int, o
 					nextKw[j] = -1
 				}
 			}
-			next := limit
+			// A keyword needs only to start before limit: text holds the rest of it.
+			next := len(lower)
 			for j, k := range d.Keywords {
-				if nextKw[j] < s && nextKw[j] != limit {
-					if i := bytes.Index(lower[s:limit], []byte(k)); i >= 0 {
+				if nextKw[j] < s {
+					if i := bytes.Index(lower[s:], []byte(k)); i >= 0 {
 						nextKw[j] = s + i
 					} else {
-						nextKw[j] = limit
+						nextKw[j] = len(lower) // none: never searched again
 					}
 				}
-				if nextKw[j] >= s {
-					next = min(next, nextKw[j])
-				}
+				next = min(next, nextKw[j])
 			}
 			if next >= limit {
 				return out, limit

@@ -95,3 +95,40 @@ func FuzzStreamMatchesWhole(f *testing.F) {
 		}
 	})
 }
+
+// TestValueAcrossStepLimit: a step decides positions before len-hold and leaves the rest for
+// later; a value whose prefix or keyword starts before that limit and ends after it must still be
+// found, by every kind of detector (literal prefix, keyword start, token start).
+func TestValueAcrossStepLimit(t *testing.T) {
+	r, err := New(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, value := range []string{
+		"ghp_" + randomish(36),
+		"sk-proj-" + randomish(48),
+		"password=Tr0ub4dor-3x!Qz#9",
+		"sk_live_" + randomish(24),
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+		"SSN 123-45-6789",
+	} {
+		for k := 0; k <= 10; k++ {
+			// One write large enough for a step, whose limit falls k bytes into the value.
+			head := strings.Repeat("lorem ipsum ", 400)[:4800]
+			tail := " " + strings.Repeat("dolor sit ", r.hold/10+1)
+			tail = tail[:r.hold+k-len(value)]
+			text := []byte(head + value + tail)
+			if got := len(text) - r.hold; got != len(head)+k {
+				t.Fatalf("setup: limit at %d, want %d", got, len(head)+k)
+			}
+			whole, _ := r.Redact(text)
+			out, _ := chunked(t, r, text, []int{len(text)})
+			if strings.Contains(string(whole), value) {
+				t.Fatalf("%q: not found even whole", value)
+			}
+			if !bytes.Equal(out, whole) {
+				t.Errorf("%q with the step limit %d bytes into it: the stream passed it: %q", value, k, out[len(head)-10:len(head)+len(value)+10])
+			}
+		}
+	}
+}
