@@ -35,7 +35,8 @@ type Detector struct {
 	// normalisation removes (zero-width runs).
 	Raw bool
 	// Group, when positive, is the capture group that is the value (the finding's span): a
-	// pattern may match "password=" to find a value without redacting the name.
+	// pattern may match "password=" to find a value without redacting the name. -1 takes the
+	// first group that matched, for a value written in alternative ways (quoted or not).
 	Group int
 	// Validate accepts a candidate text[start:end]; text holds at least Context bytes around it
 	// when the input does. Nil accepts every candidate.
@@ -323,7 +324,7 @@ func (d *Detector) match(text []byte, s int) []int {
 	if d.window > 0 && len(in) > d.window {
 		in = in[:d.window]
 	}
-	if d.Group > 0 {
+	if d.Group != 0 {
 		return d.anchored.FindSubmatchIndex(in)
 	}
 	return d.anchored.FindIndex(in)
@@ -337,8 +338,14 @@ func (d *Detector) accept(text, lower []byte, s int, loc []int, out []Finding) (
 		return out, false
 	}
 	f := Finding{Type: d.Type, Rule: d.ID, Risk: d.Risk, Start: s, End: e}
-	if d.Group > 0 && loc[2*d.Group] >= 0 {
-		f.Start, f.End = s+loc[2*d.Group], s+loc[2*d.Group+1]
+	g := d.Group
+	for k := 1; g < 0 && 2*k < len(loc); k++ {
+		if loc[2*k] >= 0 {
+			g = k
+		}
+	}
+	if g > 0 && loc[2*g] >= 0 {
+		f.Start, f.End = s+loc[2*g], s+loc[2*g+1]
 	}
 	// Never cut an escape sequence in two: a span that starts on an escaped byte or ends on an
 	// escaping backslash would leave a JSON string invalid once replaced.

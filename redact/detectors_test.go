@@ -179,3 +179,32 @@ func TestEvasionIsNormalisedAway(t *testing.T) {
 		}
 	}
 }
+
+// TestAssignmentRedactsWholeValue: a generic secret's whole value is redacted, however long and
+// whatever it holds inside its quotes; redacting up to the first "&" or the 128th character left
+// the rest in clear.
+func TestAssignmentRedactsWholeValue(t *testing.T) {
+	r, err := New(Default(), WithJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := "ya29." + randomish(220)
+	for _, c := range []struct{ in, tail string }{
+		{`{"password":"Xk9#mQ2vL8&pW4z","user":"bob"}`, "pW4z"},
+		{`{"password":"Xk9#mQ2vL8\u0026pW4z","user":"bob"}`, "pW4z"},
+		{`{"access_token": "` + long + `"}`, long[200:]},
+		{`curl -d 'password=Tr0ub4dor-3x!Qz#9&user=bob'`, "Qz#9"},
+		{`{"secret":"s3cr3t;v4lue;w1th;semis"}`, "semis"},
+	} {
+		out, fs := r.Redact([]byte(c.in))
+		if len(fs) == 0 || strings.Contains(string(out), c.tail) {
+			t.Errorf("%s: the value's tail %q survived: %s", c.in, c.tail, out)
+		}
+		if strings.HasPrefix(c.in, "{") && !json.Valid(out) {
+			t.Errorf("%s: output is not JSON: %s", c.in, out)
+		}
+		if strings.Contains(c.in, `"user":"bob"`) && !strings.Contains(string(out), `"user":"bob"`) {
+			t.Errorf("%s: redacted more than the value: %s", c.in, out)
+		}
+	}
+}

@@ -106,16 +106,20 @@ func Secrets() []*Detector {
 			FalsePositives: []string{"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"},
 		},
 		{
-			ID: "generic-secret-assignment", Type: "secret", Risk: RiskHigh, MaxLen: 160, Group: 1, KeywordStart: true,
+			// The value runs to its closing quote when quoted (so "&", ";" and JSON escapes such
+			// as \u0026 stay inside it), else to the next separator; MaxLen bounds it.
+			ID: "generic-secret-assignment", Type: "secret", Risk: RiskHigh, MaxLen: 3200, Group: -1, KeywordStart: true,
 			Keywords: []string{"password", "passwd", "pwd", "secret", "token", "api", "access", "auth"},
-			Pattern:  regexp.MustCompile(`(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth)["']?\s{0,3}[:=]\s{0,3}\\?["']?([^\s"',;&\\]{8,128})`),
+			Pattern: regexp.MustCompile(`(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth)["']?\s{0,3}[:=]\s{0,3}` +
+				`(?:\\?"((?:[^"\\\s]|\\u[0-9a-fA-F]{4}|\\/){8,})|'([^'\s]{8,})|([^\s"',;&\\]{8,}))`),
 			Validate: func(text []byte, s, e int) bool {
 				v := text[s:e]
 				i := bytes.IndexAny(v, ":=")
 				val := bytes.TrimLeft(v[i+1:], " \t\"'")
 				return (s == 0 || !isAlnum(text[s-1])) && !looksLikePlaceholder(val) && entropy(val) >= 3.0
 			},
-			TruePositives:  []string{`password=Tr0ub4dor-3x!Qz#9`, `"api_key": "9f8e7d6c5b4a3f2e1d0c"`},
+			TruePositives: []string{`password=Tr0ub4dor-3x!Qz#9`, `"api_key": "9f8e7d6c5b4a3f2e1d0c"`, `{"password":"Xk9#mQ2vL8&pW4z"}`,
+				`{"password":"Xk9#mQ2vL8\u0026pW4z"}`, `access_token='ya29.a0Af;H6SM'`},
 			FalsePositives: []string{`password=${DB_PASSWORD}`, `token: <your token>`, `password=aaaaaaaaaa`},
 		},
 	}
