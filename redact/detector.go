@@ -349,11 +349,11 @@ func (d *Detector) accept(text, lower []byte, s int, loc []int, out []Finding) (
 	}
 	// Never cut an escape sequence in two: a span that starts on an escaped byte or ends on an
 	// escaping backslash would leave a JSON string invalid once replaced.
-	for f.Start < f.End && oddBackslashesBefore(text, f.Start) {
-		f.Start++
+	if f.Start < f.End && oddBackslashesBefore(text, f.Start) {
+		f.Start = min(f.End, f.Start-1+escapeLen(text, f.Start-1))
 	}
-	for f.End > f.Start && oddBackslashesBefore(text, f.End) {
-		f.End--
+	if k := escapeAround(text, f.Start, f.End); k >= 0 {
+		f.End = k
 	}
 	if d.CheckValue != nil && !d.CheckValue(text[f.Start:f.End], text[s:e]) {
 		return out, false
@@ -390,4 +390,24 @@ func (d *Detector) nextKeyword(lower []byte, from, until int) int {
 		}
 	}
 	return best
+}
+
+// escapeLen is the length of the escape sequence whose backslash is text[j]: six for \uXXXX,
+// two for the others.
+func escapeLen(text []byte, j int) int {
+	if j+1 < len(text) && text[j+1] == 'u' {
+		return 6
+	}
+	return 2
+}
+
+// escapeAround returns the backslash of an escape sequence that starts in [start, end) and ends
+// after end, or -1: a span must end before it, not inside it.
+func escapeAround(text []byte, start, end int) int {
+	for k := max(start, end-5); k < end; k++ {
+		if text[k] == '\\' && !oddBackslashesBefore(text, k) && k+escapeLen(text, k) > end {
+			return k
+		}
+	}
+	return -1
 }

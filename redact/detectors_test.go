@@ -125,6 +125,8 @@ func TestJSONStaysValid(t *testing.T) {
 		{`{"content":"line one\n4111 1111 1111 1111\tend"}`, []string{"credit_card"}},
 		{`{"content":"ssn:\n123-45-6789"}`, []string{"ssn"}},
 		{`{"card":4111111111111111,"ok":true}`, []string{"credit_card"}},
+		{`{"n":-4111111111111111,"m":[-4111111111111111]}`, []string{"credit_card", "credit_card"}},
+		{`{"content":"key AKIAZ7Q3B5KD2MXW4RTE\u0021 and SSN\u003a 123-45-6789\u000a"}`, []string{"aws_access_key_id", "ssn"}},
 		{`{"config":"password=\"Zx9!kQ2#vL7m\\\\\" and more"}`, []string{"secret"}},
 		{`{"k":"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAwJ2gYpVz3kq8\nq3Zk9Lm0\n-----END RSA PRIVATE KEY-----\n"}`, []string{"private_key"}},
 	}
@@ -206,5 +208,18 @@ func TestAssignmentRedactsWholeValue(t *testing.T) {
 		if strings.Contains(c.in, `"user":"bob"`) && !strings.Contains(string(out), `"user":"bob"`) {
 			t.Errorf("%s: redacted more than the value: %s", c.in, out)
 		}
+	}
+}
+
+// TestCustomMaskStaysJSON: a mask holding quotes or backslashes is escaped in JSON mode.
+func TestCustomMaskStaysJSON(t *testing.T) {
+	r, err := New(Default(), WithJSON(), WithPlaceholder(func(f Finding) []byte { return []byte(`<"` + f.Type + `"\>`) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := r.Redact([]byte(`{"a":"SSN 123-45-6789","b":4111111111111111}`))
+	var v map[string]any
+	if err := json.Unmarshal(out, &v); err != nil || v["a"] != `SSN <"ssn"\>` || v["b"] != `<"credit_card"\>` {
+		t.Errorf("custom mask in JSON: %s (%v), decoded %v", out, err, v)
 	}
 }

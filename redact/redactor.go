@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -105,7 +106,13 @@ func (r *Redactor) Mode() Mode { return r.mode }
 
 func (r *Redactor) placeholderFor(f Finding) []byte {
 	if r.placeholder != nil {
-		return r.placeholder(f)
+		p := r.placeholder(f)
+		if r.json {
+			// A mask may hold quotes or backslashes: escape it, so it is valid inside a string.
+			q, _ := json.Marshal(string(p))
+			p = q[1 : len(q)-1]
+		}
+		return p
 	}
 	return []byte("[REDACTED:" + f.Type + "]")
 }

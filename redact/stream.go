@@ -162,6 +162,11 @@ func (s *Stream) step(final bool) {
 		if s.r.mode == ModeRedact {
 			p := s.r.placeholderFor(f)
 			if s.r.json && !s.js.inString {
+				// A number's sign goes with the number: -"[REDACTED]" is not JSON. A step
+				// never passes a trailing "-" (see below), so the sign is still in out.
+				if f.Start > cur && s.buf[f.Start-1-s.base] == '-' {
+					out = out[:len(out)-1]
+				}
 				p = append(append([]byte{'"'}, p...), '"')
 			}
 			out = append(out, p...)
@@ -171,6 +176,9 @@ func (s *Stream) step(final bool) {
 		s.js.advance(s.buf[f.Start-s.base : f.End-s.base])
 		cur = f.End
 		s.findings = append(s.findings, f)
+	}
+	if s.r.json && !final && upto > cur && s.buf[upto-1-s.base] == '-' {
+		upto-- // a minus sign may be the start of a number a later step replaces
 	}
 	s.pending = dropBefore(rest, upto)
 	out = append(out, s.buf[cur-s.base:upto-s.base]...)
