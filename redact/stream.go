@@ -26,6 +26,8 @@ type Stream struct {
 	pending, findings []Finding
 	// js follows JSON string state over the text passed so far (WithJSON).
 	js jsonState
+	// held is what ModeBlock has decided and not yet written: all of it, at Close.
+	held []byte
 	// scratch and lowerScratch are reused for the normalised view and its lower-case copy.
 	scratch      view
 	lowerScratch []byte
@@ -48,7 +50,7 @@ func (r *Redactor) NewStream(w io.Writer) *Stream {
 func (s *Stream) reset(w io.Writer) {
 	s.w, s.buf, s.base, s.done = w, s.buf[:0], 0, 0
 	clear(s.pos)
-	s.pending, s.findings = s.pending[:0], nil
+	s.pending, s.findings, s.held = s.pending[:0], nil, s.held[:0]
 	s.js, s.occ, s.closed, s.err, s.unstepped = jsonState{}, nil, false, nil, 0
 }
 
@@ -81,7 +83,7 @@ func (s *Stream) Close() error {
 	s.closed = true
 	s.step(true)
 	if s.err == nil && s.r.mode == ModeBlock && len(s.findings) == 0 {
-		_, s.err = s.w.Write(s.buf) // nothing found: the held text goes out whole
+		_, s.err = s.w.Write(s.held) // nothing found: the held text goes out whole
 	}
 	return s.err
 }
@@ -185,7 +187,15 @@ func (s *Stream) step(final bool) {
 	s.js.advance(s.buf[cur-s.base : upto-s.base])
 	s.done = upto
 	if s.r.mode == ModeBlock {
-		return // held whole until Close
+		// Held until Close, and dropped once anything is found; the scan buffer is compacted
+		// as in the other modes, so a long body is not scanned again at every step.
+		if len(s.findings) == 0 {
+			s.held = append(s.held, out...)
+		} else {
+			s.held = nil
+		}
+		s.compact()
+		return
 	}
 	if len(out) > 0 {
 		if _, err := s.w.Write(out); err != nil {
@@ -203,15 +213,30 @@ func (s *Stream) compact() {
 	for _, p := range s.pos {
 		keepFrom = min(keepFrom, p)
 	}
-	keepFrom = max(keepFrom-4*Context, s.base) // Context view bytes may be up to 4 original bytes each
+	// Keep Context characters as the view sees them: those normalisation drops (zero-width,
+	// bidi controls) take bytes but no room, so a run of them must not push a context word out.
+	// Whole characters only: the view must decode as the whole text's does. A bound keeps a
+	// flood of hidden characters from being held forever.
+	seen, floor, back := 0, max(s.base, keepFrom-maxLookBehind), keepFrom
+	for back > floor && seen < Context {
+		r, size := utf8.DecodeLastRune(s.buf[:back-s.base])
+		if _, drop, _ := fold(r); !drop {
+			seen++
+		}
+		back -= size
+	}
+	keepFrom = max(min(back, keepFrom-4*Context), s.base) // and never less than before
 	for keepFrom > s.base && !utf8.RuneStart(s.buf[keepFrom-s.base]) {
-		keepFrom-- // never cut a character in two: the view must decode as the whole text's does
+		keepFrom--
 	}
 	if n := keepFrom - s.base; n > 0 && n >= len(s.buf)/2 {
 		s.buf = append(s.buf[:0], s.buf[n:]...)
 		s.base = keepFrom
 	}
 }
+
+// maxLookBehind bounds how far back compact keeps text for Context characters of look-behind.
+const maxLookBehind = 64 << 10
 
 func dropBefore(fs []Finding, upto int) []Finding {
 	out := fs[:0]

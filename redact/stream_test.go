@@ -132,3 +132,57 @@ func TestValueAcrossStepLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestHiddenCharactersKeepLookBehind guards compaction: characters normalisation drops take bytes
+// but no room in the view, and a stream must still keep a context word that far back ("SSN", a run
+// of zero-width spaces, then a bare number), whatever the writes.
+func TestHiddenCharactersKeepLookBehind(t *testing.T) {
+	r, err := New(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hidden := range []int{20, 100, 400} {
+		for _, filler := range []int{r.hold - 200, r.hold - 20, r.hold, r.hold + 300} {
+			text := []byte(strings.Repeat("x ", 4500) + "SSN " + strings.Repeat("\u200b", hidden) + " 123456789 " + strings.Repeat("y", filler))
+			whole, fs := r.Redact(text)
+			if len(fs) == 0 {
+				t.Fatalf("hidden %d: not found even whole", hidden)
+			}
+			for _, sizes := range [][]int{{len(text)}, {4096}, {5000, 9000}} {
+				if out, _ := chunked(t, r, text, sizes); !bytes.Equal(out, whole) {
+					t.Errorf("hidden %d, filler %d, writes %v: the stream differs from the whole text (SSN kept: %t)",
+						hidden, filler, sizes, bytes.Contains(out, []byte("123456789")))
+				}
+			}
+		}
+	}
+}
+
+// TestBlockModeScansInBoundedSpace: ModeBlock holds the body for Close, but its scan buffer is
+// compacted like the other modes', so a long body is not scanned again from its start at every
+// step; and the body still goes out whole when nothing is found.
+func TestBlockModeScansInBoundedSpace(t *testing.T) {
+	r, err := New(Default(), WithMode(ModeBlock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	s := r.NewStream(&out)
+	line := []byte("nothing to see here, just prose about quarterly reports and retries. ")
+	var want bytes.Buffer
+	for want.Len() < 2<<20 {
+		want.Write(line)
+		if _, err := s.Write(line); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.buf) > 4*r.hold+r.stepBytes() {
+			t.Fatalf("after %d bytes the scan buffer holds %d", want.Len(), len(s.buf))
+		}
+	}
+	if out.Len() != 0 {
+		t.Fatal("block mode wrote before Close")
+	}
+	if err := s.Close(); err != nil || !bytes.Equal(out.Bytes(), want.Bytes()) {
+		t.Fatalf("Close: %v; wrote %d bytes, want the %d held", err, out.Len(), want.Len())
+	}
+}
