@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -221,5 +222,35 @@ func TestCustomMaskStaysJSON(t *testing.T) {
 	var v map[string]any
 	if err := json.Unmarshal(out, &v); err != nil || v["a"] != `SSN <"ssn"\>` || v["b"] != `<"credit_card"\>` {
 		t.Errorf("custom mask in JSON: %s (%v), decoded %v", out, err, v)
+	}
+}
+
+// TestJSONEscapesAreRead: values hidden behind JSON escapes, as Python's json.dumps writes every
+// non-ASCII character, are found: zero-width spaces, full-width digits, escaped slashes.
+func TestJSONEscapesAreRead(t *testing.T) {
+	r, err := New(Default(), WithJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ in, typ, leak string }{
+		{`{"c":"my SSN is 123\u200b-45-6789"}`, "ssn", "6789"},
+		{`{"c":"my SSN is \uff11\uff12\uff13-45-6789"}`, "ssn", "6789"},
+		{`{"c":"card \u0034111 1111 1111 1111"}`, "credit_card", "1111 1111"},
+		{`{"u":"https:\/\/hooks.slack.com\/services\/T0AB1CDEF\/B0AB1CDEF\/` + randomish(24) + `"}`, "slack_webhook_url", "hooks.slack.com"},
+	} {
+		out, fs := r.Redact([]byte(c.in))
+		var types []string
+		for _, f := range fs {
+			types = append(types, f.Type)
+		}
+		if !slices.Contains(types, c.typ) || strings.Contains(string(out), c.leak) || !json.Valid(out) {
+			t.Errorf("%s: found %v, output %s", c.in, types, out)
+		}
+	}
+	// Escapes that are not evasion stay as they are, and nothing is found in them.
+	for _, in := range []string{`{"c":"line\none \"quoted\" \\u200b \u00e9t\u00e9"}`} {
+		if out, fs := r.Redact([]byte(in)); len(fs) != 0 || string(out) != in {
+			t.Errorf("%s: changed to %s (%v)", in, out, fs)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"bytes"
+	"encoding/binary"
 	"sort"
 	"unicode/utf8"
 )
@@ -43,20 +45,38 @@ type view struct {
 	idx  []int
 }
 
-// normalize returns the view of b; ASCII-only input is its own view, without copying.
+// normalize returns the view of b; ASCII-only input without \u or \/ escapes is its own view,
+// without copying.
+//
+// JSON escapes are read as the characters they stand for: Python's json.dumps and most HTTP
+// clients escape every non-ASCII character, so "123\u200b-45-6789" or full-width digits written
+// as \uff11 would otherwise slip past the folding, and https:\/\/ past URL patterns. Escapes of
+// quotes, backslashes and control characters stay as written.
 func normalize(b []byte, scratch *view) view {
-	ascii := true
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(b) && !hasReadableEscape(b) {
 		return view{text: b}
 	}
 	v := view{text: scratch.text[:0], idx: scratch.idx[:0]}
 	for i := 0; i < len(b); {
+		if b[i] == '\\' && i+1 < len(b) {
+			if r, n := jsonEscape(b[i:]); n > 0 {
+				if c, drop, ok := fold(r); ok {
+					if !drop {
+						v.text, v.idx = append(v.text, c), append(v.idx, i)
+					}
+				} else {
+					for _, c := range utf8.AppendRune(nil, r) {
+						v.text, v.idx = append(v.text, c), append(v.idx, i)
+					}
+				}
+				i += n
+				continue
+			}
+			// Any other escape (\n, \", \\) is kept as written, both bytes together.
+			v.text, v.idx = append(v.text, b[i], b[i+1]), append(v.idx, i, i+1)
+			i += 2
+			continue
+		}
 		r, size := utf8.DecodeRune(b[i:])
 		if c, drop, ok := fold(r); ok && !(r == utf8.RuneError && size <= 1) {
 			if !drop {
@@ -74,6 +94,67 @@ func normalize(b []byte, scratch *view) view {
 	v.idx = append(v.idx, len(b))
 	*scratch = v
 	return v
+}
+
+// isASCII reports whether b is all ASCII, eight bytes at a time.
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// hasReadableEscape reports whether b holds a \u or \/ escape (see jsonEscape).
+func hasReadableEscape(b []byte) bool {
+	for {
+		i := bytes.IndexByte(b, '\\')
+		if i < 0 || i+1 >= len(b) {
+			return false
+		}
+		if c := b[i+1]; c == 'u' || c == '/' {
+			return true
+		}
+		b = b[i+2:] // past the escaped byte, which may be a backslash itself
+	}
+}
+
+// jsonEscape decodes the escape at the start of b (a backslash): \/ and the \uXXXX of a printable
+// character, returning it and the escape's length; n is 0 for escapes kept as written (quotes,
+// backslashes, control characters, surrogates, incomplete ones).
+func jsonEscape(b []byte) (r rune, n int) {
+	if b[1] == '/' {
+		return '/', 2
+	}
+	if b[1] != 'u' || len(b) < 6 {
+		return 0, 0
+	}
+	for _, c := range b[2:6] {
+		var d rune
+		switch {
+		case c >= '0' && c <= '9':
+			d = rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			d = rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			d = rune(c-'A') + 10
+		default:
+			return 0, 0
+		}
+		r = r<<4 | d
+	}
+	switch {
+	case r < 0x20, r == '"', r == '\\', r == 0x7f, r >= 0xD800 && r <= 0xDFFF:
+		return 0, 0
+	}
+	return r, 6
 }
 
 // orig maps a view offset to the original's.

@@ -229,6 +229,10 @@ func (s *Stream) compact() {
 	for keepFrom > s.base && !utf8.RuneStart(s.buf[keepFrom-s.base]) {
 		keepFrom--
 	}
+	// Nor an escape sequence: the view reads \u200b as one (dropped) character.
+	if k := escapeAround(s.buf, max(keepFrom-5, s.base)-s.base, keepFrom-s.base); k >= 0 {
+		keepFrom = s.base + k
+	}
 	if n := keepFrom - s.base; n > 0 && n >= len(s.buf)/2 {
 		s.buf = append(s.buf[:0], s.buf[n:]...)
 		s.base = keepFrom
