@@ -33,13 +33,12 @@ type ReserveRequest struct {
 	MaxTokens int64  `json:"maxTokens,omitempty"`
 }
 
-// SettleRequest is the body of POST /v1/settle: what was reserved (or settled) so far, and the
-// usage the provider reported (so far, for a stream).
+// SettleRequest is the body of POST /v1/settle: the reservation /v1/reserve returned, and the
+// usage the provider reported (so far, for a stream; Final once it is over).
 type SettleRequest struct {
-	Namespace string `json:"namespace"`
-	Endpoint  string `json:"endpoint"`
-	Reserved  int64  `json:"reserved"`
-	Used      int64  `json:"used"`
+	Reservation string `json:"reservation"`
+	Used        int64  `json:"used"`
+	Final       bool   `json:"final,omitempty"`
 }
 
 // Response is every endpoint's answer. Durations are in seconds.
@@ -52,8 +51,9 @@ type Response struct {
 	// RetryAfter, when denied, is the seconds until the call would be admitted; -1 means never
 	// (it costs more than the bucket holds).
 	RetryAfter float64 `json:"retryAfter,omitempty"`
-	// Reserved is the tokens a reservation took.
-	Reserved int64 `json:"reserved,omitempty"`
+	// Reserved is the tokens a reservation took, and Reservation what to settle them with.
+	Reserved    int64  `json:"reserved,omitempty"`
+	Reservation string `json:"reservation,omitempty"`
 	// Stop, from settle, says the token budget is spent and the limit asks to stop streams.
 	Stop     bool          `json:"stop,omitempty"`
 	Degraded bool          `json:"degraded,omitempty"`
@@ -110,7 +110,7 @@ func Handler(l *Limiter) http.Handler {
 		if !decode(w, r, &req) {
 			return
 		}
-		res, err := l.Settle(r.Context(), req.Namespace, req.Endpoint, req.Reserved, req.Used)
+		res, err := l.Settle(r.Context(), req.Reservation, req.Used, req.Final)
 		respond(w, res, err, 0)
 	})
 	return mux
@@ -140,8 +140,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func respond(w http.ResponseWriter, res Result, err error, reserved int64) {
 	if err != nil {
 		status := http.StatusInternalServerError
-		if errors.Is(err, ErrInvalidRequest) {
+		switch {
+		case errors.Is(err, ErrInvalidRequest):
 			status = http.StatusBadRequest
+		case errors.Is(err, ErrUnknownReservation):
+			status = http.StatusNotFound
 		}
 		writeError(w, status, err)
 		return
@@ -150,8 +153,8 @@ func respond(w http.ResponseWriter, res Result, err error, reserved int64) {
 	if res.Allowed {
 		// Only what a bucket really took may be settled later: nothing where no limit applied,
 		// nothing when an audit namespace's call would have been denied (it was given back).
-		if len(res.Applied) > 0 && !res.Shadow {
-			out.Reserved = reserved
+		if res.Reservation != "" {
+			out.Reserved, out.Reservation = reserved, res.Reservation
 		}
 	} else {
 		out.RetryAfter = secondsMs(res.RetryAfter)

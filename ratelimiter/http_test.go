@@ -43,9 +43,16 @@ func TestHTTPAPI(t *testing.T) {
 	if resp.StatusCode != 200 || out.Reserved != 300 || *out.Remaining != 700 {
 		t.Fatalf("reserve from a 400-byte prompt and 200 max tokens: %d %+v", resp.StatusCode, out)
 	}
-	resp, out = post("/v1/settle", `{"namespace":"team-a","endpoint":"api.openai.com/v1/chat/completions","reserved":300,"used":120}`)
+	if out.Reservation == "" {
+		t.Fatalf("reserve returned no reservation: %+v", out)
+	}
+	settle := `{"reservation":"` + out.Reservation + `","used":120,"final":true}`
+	resp, out = post("/v1/settle", settle)
 	if resp.StatusCode != 200 || *out.Remaining != 880 {
 		t.Fatalf("settle: %d %+v", resp.StatusCode, out)
+	}
+	if resp, out = post("/v1/settle", settle); resp.StatusCode != 404 || !strings.Contains(out.Error, "unknown or expired reservation") {
+		t.Fatalf("settling twice: %d %+v, want 404", resp.StatusCode, out)
 	}
 
 	for _, c := range []struct {
@@ -62,7 +69,9 @@ func TestHTTPAPI(t *testing.T) {
 		{"not a namespace name", "/v1/check", `{"namespace":"Team A/../x"}`, 400, "a lowercase RFC 1123 label"},
 		{"bad kind", "/v1/check", `{"namespace":"a","kind":"bytes"}`, 400, `unknown kind "bytes"`},
 		{"negative cost", "/v1/check", `{"namespace":"a","cost":-5}`, 400, "negative"},
-		{"negative used", "/v1/settle", `{"namespace":"a","reserved":1,"used":-1}`, 400, "must be between 0 and"},
+		{"negative used", "/v1/settle", `{"reservation":"x","used":-1}`, 400, "must be between 0 and"},
+		{"settle without a reservation", "/v1/settle", `{"used":5}`, 400, "reservation is required"},
+		{"settle the old way", "/v1/settle", `{"namespace":"a","endpoint":"x/","reserved":1,"used":0}`, 400, "unknown field"},
 		{"huge body", "/v1/reserve", `{"namespace":"a","prompt":"` + strings.Repeat("x", MaxRequestBytes) + `"}`, 413, "too large"},
 	} {
 		resp, out := post(c.path, c.body)

@@ -88,8 +88,15 @@ type Limiter struct {
 	Metrics *Metrics
 	// Log receives store failures (never request contents).
 	Log logr.Logger
+	// Reservations keeps token reservations where every replica can settle them (Redis). Nil,
+	// or while it fails: this process keeps them.
+	Reservations Reservations
+	// ReservationTTL is how long a reservation can be settled; 0 means DefaultReservationTTL.
+	ReservationTTL time.Duration
 
 	localOnce sync.Once
+	resOnce   sync.Once
+	localRes  MemoryReservations
 	rules     atomic.Pointer[Rules]
 	downUntil atomic.Int64 // Unix nanoseconds until which Store is not tried
 	degraded  atomic.Bool
@@ -139,6 +146,9 @@ type Result struct {
 	Shadow bool
 	// Stop, from Settle, says a token budget is spent and its limit asks to stop streams.
 	Stop bool
+	// Reservation, from Reserve, names what a bucket took, to pass to Settle; empty when
+	// nothing was taken (denied, no limit applied, or an audit namespace's call given back).
+	Reservation string
 }
 
 // Check takes the call's cost from every limit that matches it. If one denies, what the others
@@ -167,23 +177,59 @@ func (l *Limiter) Check(ctx context.Context, req Request) (Result, error) {
 const MaxCost = 1 << 40
 
 // Reserve takes an estimate of a call's LLM tokens before the call (see EstimateTokens). Settle
-// with the reported usage afterwards.
+// its Reservation with the reported usage afterwards.
 func (l *Limiter) Reserve(ctx context.Context, namespace, endpoint string, tokens int64) (Result, error) {
 	if tokens <= 0 || tokens > MaxCost {
 		return Result{}, fmt.Errorf("%w: a reservation of %d tokens: give between 1 and %d, or a prompt or maxTokens to estimate from", ErrInvalidRequest, tokens, int64(MaxCost))
 	}
-	return l.decide(ctx, Request{Namespace: namespace, Endpoint: endpoint, Kind: KindTokens, Cost: tokens}, false)
+	res, err := l.decide(ctx, Request{Namespace: namespace, Endpoint: endpoint, Kind: KindTokens, Cost: tokens}, false)
+	if err != nil || !res.Allowed || res.Shadow || len(res.Applied) == 0 {
+		return res, err
+	}
+	id := newReservationID()
+	r := Reservation{Namespace: namespace, Endpoint: endpoint, Charged: tokens}
+	ttl := l.ReservationTTL
+	if ttl <= 0 {
+		ttl = DefaultReservationTTL
+	}
+	if l.Reservations == nil || l.Reservations.Put(ctx, id, r, ttl) != nil {
+		// Without the shared store only this replica can settle it; the bucket decision was
+		// already made by the failure mode.
+		_ = l.localReservations().Put(ctx, id, r, ttl)
+	}
+	res.Reservation = id
+	return res, nil
 }
 
 // Settle corrects a reservation with the usage the provider reported: it refunds what was
 // reserved and not used, or charges the overrun, which may leave the budget in debt (the next
-// calls wait for the refill). A stream may settle as it goes, passing what it has reserved or
-// settled so far and its usage so far; Stop then says when to cut it.
-func (l *Limiter) Settle(ctx context.Context, namespace, endpoint string, reserved, used int64) (Result, error) {
-	if reserved < 0 || used < 0 || reserved > MaxCost || used > MaxCost {
-		return Result{}, fmt.Errorf("%w: reserved %d and used %d must be between 0 and %d", ErrInvalidRequest, reserved, used, int64(MaxCost))
+// calls wait for the refill). A stream may settle as it goes with its usage so far, then with
+// final set; Stop says when to cut it. Settling the same usage again changes nothing, and a
+// reservation that was never made, is settled for good, or has expired is ErrUnknownReservation.
+func (l *Limiter) Settle(ctx context.Context, reservation string, used int64, final bool) (Result, error) {
+	if used < 0 || used > MaxCost {
+		return Result{}, fmt.Errorf("%w: used %d must be between 0 and %d", ErrInvalidRequest, used, int64(MaxCost))
 	}
-	return l.decide(ctx, Request{Namespace: namespace, Endpoint: endpoint, Kind: KindTokens, Cost: used - reserved}, true)
+	if reservation == "" {
+		return Result{}, fmt.Errorf("%w: reservation is required: settle what /v1/reserve returned", ErrInvalidRequest)
+	}
+	var sharedErr error
+	if l.Reservations != nil {
+		r, err := l.Reservations.Swap(ctx, reservation, used, final)
+		if err == nil {
+			return l.decide(ctx, Request{Namespace: r.Namespace, Endpoint: r.Endpoint, Kind: KindTokens, Cost: used - r.Charged}, true)
+		}
+		sharedErr = err
+	}
+	// Reserved while the shared store was down, or kept here for want of one.
+	r, err := l.localReservations().Swap(ctx, reservation, used, final)
+	if err != nil {
+		if sharedErr != nil && !errors.Is(sharedErr, ErrUnknownReservation) {
+			return Result{}, sharedErr // the store could not say: not the caller's mistake
+		}
+		return Result{}, err
+	}
+	return l.decide(ctx, Request{Namespace: r.Namespace, Endpoint: r.Endpoint, Kind: KindTokens, Cost: used - r.Charged}, true)
 }
 
 func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, error) {
@@ -286,6 +332,13 @@ func (l *Limiter) apply(ctx context.Context, r *rule, key string, lim Limit, cos
 		return Decision{RetryAfter: max(time.Millisecond, time.Duration(l.downUntil.Load()-now.UnixNano()))}, true
 	}
 	return l.local().ApplyAt("fallback/"+key, lim.Divide(l.Replicas), cost, force, now), true
+}
+
+// localReservations keeps the reservations this process makes without a shared store, on the
+// Limiter's clock.
+func (l *Limiter) localReservations() *MemoryReservations {
+	l.resOnce.Do(func() { l.localRes.Now = l.now })
+	return &l.localRes
 }
 
 func (l *Limiter) local() *Memory {

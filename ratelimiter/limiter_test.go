@@ -127,34 +127,54 @@ func TestTokenBudget(t *testing.T) {
 	ctx := context.Background()
 	const ep = "api.openai.com/v1/chat/completions"
 	r, err := l.Reserve(ctx, "team-a", ep, 1200)
-	if err != nil || r.Allowed || r.RetryAfter >= 0 {
+	if err != nil || r.Allowed || r.RetryAfter >= 0 || r.Reservation != "" {
 		t.Fatalf("a reservation above the budget's capacity is refused for good: %+v %v", r, err)
 	}
-	if r, _ = l.Reserve(ctx, "team-a", ep, 700); !r.Allowed || r.Applied[0].Remaining != 300 {
-		t.Fatalf("reserve 700 of 1000: %+v", r)
+	a, _ := l.Reserve(ctx, "team-a", ep, 700)
+	if !a.Allowed || a.Applied[0].Remaining != 300 || a.Reservation == "" {
+		t.Fatalf("reserve 700 of 1000: %+v", a)
 	}
-	if r, _ = l.Reserve(ctx, "team-a", ep, 400); r.Allowed || r.RetryAfter <= 0 {
+	if r, _ = l.Reserve(ctx, "team-a", ep, 400); r.Allowed || r.RetryAfter <= 0 || r.Reservation != "" {
 		t.Fatalf("a reservation larger than what remains is refused until the refill: %+v", r)
 	}
 	// The call used 500: 200 come back.
-	if r, _ = l.Settle(ctx, "team-a", ep, 700, 500); !r.Allowed || r.Applied[0].Remaining != 500 || r.Stop {
+	if r, _ = l.Settle(ctx, a.Reservation, 500, true); !r.Allowed || r.Applied[0].Remaining != 500 || r.Stop {
 		t.Fatalf("settle 500 of 700 refunds 200: %+v", r)
 	}
-	// A stream reserved 100 and reports 450 so far: 350 more are charged; 150 remain.
-	if r, _ = l.Settle(ctx, "team-a", ep, 100, 100); r.Applied[0].Remaining != 500 {
-		t.Fatalf("settling the reserved amount changes nothing: %+v", r)
+	// Settled for good: settling again refunds nothing; a made-up reservation neither.
+	if _, err := l.Settle(ctx, a.Reservation, 0, true); !errors.Is(err, ErrUnknownReservation) {
+		t.Fatalf("second settlement of a final reservation: %v, want ErrUnknownReservation", err)
 	}
-	if r, _ = l.Reserve(ctx, "team-a", ep, 100); !r.Allowed {
-		t.Fatal(r)
+	if _, err := l.Settle(ctx, "0123456789abcdef0123456789abcdef", 0, false); !errors.Is(err, ErrUnknownReservation) {
+		t.Fatalf("settling a reservation never made: %v, want ErrUnknownReservation", err)
 	}
-	if r, _ = l.Settle(ctx, "team-a", ep, 100, 450); r.Applied[0].Remaining != 50 || r.Stop {
+	// A stream reserves 100 and settles as it goes: 450 so far charges 350.
+	b, _ := l.Reserve(ctx, "team-a", ep, 100)
+	if !b.Allowed || b.Applied[0].Remaining != 400 {
+		t.Fatal(b)
+	}
+	if r, _ = l.Settle(ctx, b.Reservation, 450, false); r.Applied[0].Remaining != 50 || r.Stop {
 		t.Fatalf("settle an overrun charges it: %+v", r)
 	}
-	if r, _ = l.Settle(ctx, "team-a", ep, 450, 700); r.Applied[0].Remaining != 0 || !r.Stop {
+	if r, _ = l.Settle(ctx, b.Reservation, 450, false); r.Applied[0].Remaining != 50 {
+		t.Fatalf("settling the same usage again changes nothing: %+v", r)
+	}
+	if r, _ = l.Settle(ctx, b.Reservation, 700, true); r.Applied[0].Remaining != 0 || !r.Stop {
 		t.Fatalf("the budget is spent and the limit says stop streams: %+v", r)
 	}
-	if _, err := l.Settle(ctx, "team-a", ep, -1, 3); err == nil {
-		t.Error("negative reservation accepted")
+	if _, err := l.Settle(ctx, b.Reservation, 3, true); !errors.Is(err, ErrUnknownReservation) {
+		t.Error("a final settlement left the reservation open")
+	}
+	// A reservation expires.
+	c, _ := l.Reserve(ctx, "team-b", "x/", 1) // team-b has no token limit: nothing taken
+	if c.Reservation != "" {
+		t.Errorf("a reservation where no limit applies: %+v", c)
+	}
+	now = now.Add(time.Minute)
+	d, _ := l.Reserve(ctx, "team-a", ep, 10)
+	now = now.Add(DefaultReservationTTL)
+	if _, err := l.Settle(ctx, d.Reservation, 0, true); !errors.Is(err, ErrUnknownReservation) {
+		t.Errorf("settling an expired reservation: %v", err)
 	}
 }
 
@@ -200,18 +220,19 @@ func TestRejectsCostsOutOfRange(t *testing.T) {
 		"check above MaxCost": func() (Result, error) {
 			return l.Check(ctx, Request{Namespace: "team-a", Endpoint: ep, Cost: MaxCost + 1})
 		},
-		"reservation of 0":       func() (Result, error) { return l.Reserve(ctx, "team-a", ep, 0) },
-		"reservation above max":  func() (Result, error) { return l.Reserve(ctx, "team-a", ep, MaxCost+1) },
-		"usage above MaxCost":    func() (Result, error) { return l.Settle(ctx, "team-a", ep, 0, MaxCost+1) },
-		"reserved above MaxCost": func() (Result, error) { return l.Settle(ctx, "team-a", ep, MaxCost+1, 0) },
-		"negative usage":         func() (Result, error) { return l.Settle(ctx, "team-a", ep, 10, -1) },
+		"reservation of 0":      func() (Result, error) { return l.Reserve(ctx, "team-a", ep, 0) },
+		"reservation above max": func() (Result, error) { return l.Reserve(ctx, "team-a", ep, MaxCost+1) },
+		"usage above MaxCost":   func() (Result, error) { return l.Settle(ctx, "x", MaxCost+1, false) },
+		"no reservation":        func() (Result, error) { return l.Settle(ctx, "", 5, false) },
+		"negative usage":        func() (Result, error) { return l.Settle(ctx, "x", -1, false) },
 	} {
 		if _, err := call(); !errors.Is(err, ErrInvalidRequest) {
 			t.Errorf("%s: err = %v, want ErrInvalidRequest", name, err)
 		}
 	}
 	// The largest allowed usage leaves a deep debt with a finite, positive wait.
-	if _, err := l.Settle(ctx, "team-a", ep, 0, MaxCost); err != nil {
+	res, _ := l.Reserve(ctx, "team-a", ep, 10)
+	if _, err := l.Settle(ctx, res.Reservation, MaxCost, true); err != nil {
 		t.Fatal(err)
 	}
 	r, err := l.Reserve(ctx, "team-a", ep, 1)
@@ -224,7 +245,12 @@ func TestRejectsCostsOutOfRange(t *testing.T) {
 func TestAuditNeverStopsStreams(t *testing.T) {
 	now := time.Unix(0, 0)
 	l := newTestLimiter(t, &now)
-	r, err := l.Settle(context.Background(), "audit-a", "api.openai.com/v1/chat/completions", 0, 1500)
+	ctx := context.Background()
+	res, err := l.Reserve(ctx, "audit-a", "api.openai.com/v1/chat/completions", 10)
+	if err != nil || res.Reservation == "" {
+		t.Fatalf("reserve in audit: %+v %v", res, err)
+	}
+	r, err := l.Settle(ctx, res.Reservation, 1500, true)
 	if err != nil || r.Stop || !r.Shadow || !r.Allowed {
 		t.Errorf("audit namespace over its budget: %+v %v, want no stop, shadow", r, err)
 	}
@@ -257,10 +283,24 @@ func TestCallerGivingUpDoesNotDegrade(t *testing.T) {
 	}
 }
 
+// switchStore is a Memory that can be taken down (unit tests of pure logic).
+type switchStore struct {
+	m    *Memory
+	down bool
+}
+
+func (s *switchStore) Apply(_ context.Context, key string, l Limit, cost int64, force bool, now time.Time) (Decision, error) {
+	if s.down {
+		return Decision{}, errors.New("connection refused")
+	}
+	return s.m.ApplyAt(key, l, cost, force, now), nil
+}
+
 // TestSettleDuringOutage: a settlement is never refused; the call already happened.
 func TestSettleDuringOutage(t *testing.T) {
 	now := time.Unix(0, 0)
-	l := &Limiter{Now: func() time.Time { return now }, Store: flakyStore{},
+	store := &switchStore{m: NewMemory()}
+	l := &Limiter{Now: func() time.Time { return now }, Store: store,
 		Namespaces: fakeNamespaces{"team-a": {"team": "a", v1alpha1.LabelMode: v1alpha1.ModeEnforce}}}
 	l.SetRules(mustRules(t, `
 apiVersion: airlock.dev/v1alpha1
@@ -273,10 +313,15 @@ spec:
     failureMode: closed
 `))
 	ctx := context.Background()
+	res, err := l.Reserve(ctx, "team-a", "api.openai.com/", 10)
+	if err != nil || !res.Allowed || res.Reservation == "" {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	store.down = true
 	if r, err := l.Reserve(ctx, "team-a", "api.openai.com/", 10); err != nil || r.Allowed || !r.Degraded || r.RetryAfter <= 0 {
 		t.Errorf("reservation while the store is down, failing closed: %+v %v", r, err)
 	}
-	if r, err := l.Settle(ctx, "team-a", "api.openai.com/", 10, 20); err != nil || !r.Allowed || !r.Degraded {
+	if r, err := l.Settle(ctx, res.Reservation, 20, true); err != nil || !r.Allowed || !r.Degraded {
 		t.Errorf("settlement while the store is down: %+v %v, want accepted (degraded)", r, err)
 	}
 	if !l.Degraded() {

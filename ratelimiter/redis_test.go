@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -166,27 +167,37 @@ func TestRedisDownFailureModes(t *testing.T) {
 	}
 }
 
-// TestRedisTokenBudget runs reserve and settle against the shared store.
+// TestRedisTokenBudget runs reserve and settle against the shared store, reserving on one
+// replica and settling on another.
 func TestRedisTokenBudget(t *testing.T) {
 	rs := startRedis(t)
-	l := &Limiter{Store: &Redis{Client: rs.client(t), Prefix: "test:"}}
-	l.SetRules(mustRules(t, testPolicies))
-	l.Namespaces = newTestLimiter(t, new(time.Time)).Namespaces
+	var ls [2]*Limiter
+	for i := range ls {
+		c := rs.client(t)
+		ls[i] = &Limiter{Store: &Redis{Client: c, Prefix: "test:"}, Reservations: &RedisReservations{Client: c, Prefix: "test-res:"}}
+		ls[i].SetRules(mustRules(t, testPolicies))
+		ls[i].Namespaces = newTestLimiter(t, new(time.Time)).Namespaces
+	}
+	a, b := ls[0], ls[1]
 	ctx := context.Background()
 	const ep = "api.openai.com/v1/chat/completions"
-	if r, err := l.Reserve(ctx, "team-a", ep, 800); err != nil || !r.Allowed || r.Applied[0].Remaining != 200 || r.Degraded {
-		t.Fatalf("reserve 800: %+v %v", r, err)
+	res, err := a.Reserve(ctx, "team-a", ep, 800)
+	if err != nil || !res.Allowed || res.Applied[0].Remaining != 200 || res.Degraded || res.Reservation == "" {
+		t.Fatalf("reserve 800: %+v %v", res, err)
 	}
-	if r, _ := l.Reserve(ctx, "team-a", ep, 300); r.Allowed {
+	if r, _ := b.Reserve(ctx, "team-a", ep, 300); r.Allowed {
 		t.Fatalf("reserve 300 of 200 left: %+v", r)
 	}
-	if r, _ := l.Settle(ctx, "team-a", ep, 800, 600); r.Applied[0].Remaining != 400 {
-		t.Fatalf("settle 600 of 800 refunds 200: %+v", r)
+	if r, err := b.Settle(ctx, res.Reservation, 600, false); err != nil || r.Applied[0].Remaining != 400 {
+		t.Fatalf("settle 600 of 800 on the other replica refunds 200: %+v %v", r, err)
 	}
-	if r, _ := l.Settle(ctx, "team-a", ep, 0, 450); r.Applied[0].Remaining != 0 || !r.Stop {
-		t.Fatalf("an overrun beyond the budget leaves a debt and stops streams: %+v", r)
+	if r, err := a.Settle(ctx, res.Reservation, 1050, true); err != nil || r.Applied[0].Remaining != 0 || !r.Stop {
+		t.Fatalf("an overrun beyond the budget leaves a debt and stops streams: %+v %v", r, err)
 	}
-	if r, _ := l.Reserve(ctx, "team-a", ep, 1); r.Allowed || r.RetryAfter < time.Second {
+	if _, err := b.Settle(ctx, res.Reservation, 0, true); !errors.Is(err, ErrUnknownReservation) {
+		t.Fatalf("a final reservation settled again: %v", err)
+	}
+	if r, _ := a.Reserve(ctx, "team-a", ep, 1); r.Allowed || r.RetryAfter < time.Second {
 		t.Fatalf("in debt, the next reservation waits for the refill: %+v", r)
 	}
 }

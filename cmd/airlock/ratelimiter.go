@@ -88,7 +88,10 @@ func runRatelimiter(cmd *cobra.Command, o *ratelimiterOptions) error {
 			ropts.Password = pw
 		}
 		ratelimiter.SetRedisLogger(log.WithName("redis"))
-		l.Store = &ratelimiter.Redis{Client: redis.NewClient(ropts), Prefix: "airlock:rl:"}
+		rc := redis.NewClient(ropts)
+		l.Store = &ratelimiter.Redis{Client: rc, Prefix: "airlock:rl:"}
+		// Reservations too, so any replica settles what another reserved.
+		l.Reservations = &ratelimiter.RedisReservations{Client: rc, Prefix: "airlock:res:"}
 	}
 	var tlsConfig *tls.Config
 	if (o.tlsCert == "") != (o.tlsKey == "") {
