@@ -3,6 +3,7 @@ package ratelimiter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -326,5 +327,27 @@ spec:
 	}
 	if !l.Degraded() {
 		t.Error("the outage is not reported")
+	}
+}
+
+// TestMemoryReservationsForget: reservations never settled are dropped once expired, so they do
+// not pile up in a process without Redis.
+func TestMemoryReservationsForget(t *testing.T) {
+	now := time.Unix(0, 0)
+	m := &MemoryReservations{Now: func() time.Time { return now }}
+	ctx := context.Background()
+	for i := range 100 {
+		_ = m.Put(ctx, fmt.Sprint(i), Reservation{Namespace: "a", Charged: 1}, time.Minute)
+	}
+	now = now.Add(2 * time.Minute)
+	_ = m.Put(ctx, "fresh", Reservation{Namespace: "a", Charged: 1}, time.Minute)
+	if len(m.m) != 1 {
+		t.Errorf("%d reservations kept, want only the fresh one", len(m.m))
+	}
+	if _, err := m.Swap(ctx, "7", 0, true); !errors.Is(err, ErrUnknownReservation) {
+		t.Errorf("expired reservation settled: %v", err)
+	}
+	if r, err := m.Swap(ctx, "fresh", 5, false); err != nil || r.Charged != 1 {
+		t.Errorf("fresh reservation: %+v %v", r, err)
 	}
 }

@@ -29,9 +29,9 @@ type Reservation struct {
 // for good, or expired.
 var ErrUnknownReservation = errors.New("unknown or expired reservation: settle only what /v1/reserve returned, before it expires")
 
-// DefaultReservationTTL is how long a reservation can be settled: longer than any LLM call or
-// stream should take.
-const DefaultReservationTTL = time.Hour
+// DefaultReservationTTL is how long a reservation can be settled: longer than an LLM call or
+// stream should take, short enough that reservations never settled do not pile up.
+const DefaultReservationTTL = 15 * time.Minute
 
 // Reservations keeps reservations. Swap records used as the new charge and returns the
 // reservation as it was; final forgets it.
@@ -48,9 +48,9 @@ func newReservationID() string {
 
 // MemoryReservations keeps reservations in this process.
 type MemoryReservations struct {
-	mu   sync.Mutex
-	m    map[string]memoryReservation
-	puts int
+	mu        sync.Mutex
+	m         map[string]memoryReservation
+	lastSweep time.Time
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
 }
@@ -75,8 +75,9 @@ func (m *MemoryReservations) Put(_ context.Context, id string, r Reservation, tt
 	if m.m == nil {
 		m.m = map[string]memoryReservation{}
 	}
-	if m.puts++; m.puts%1024 == 0 {
-		for k, v := range m.m { // expired ones are dropped now and then, not on a timer
+	if now.Sub(m.lastSweep) >= time.Minute {
+		m.lastSweep = now
+		for k, v := range m.m { // expired ones are dropped once a minute, not on a timer
 			if !now.Before(v.expires) {
 				delete(m.m, k)
 			}
