@@ -65,8 +65,10 @@ func normalize(b []byte, scratch *view) view {
 						v.text, v.idx = append(v.text, c), append(v.idx, i)
 					}
 				} else {
-					for _, c := range utf8.AppendRune(nil, r) {
-						v.text, v.idx = append(v.text, c), append(v.idx, i)
+					n := len(v.text)
+					v.text = utf8.AppendRune(v.text, r)
+					for range len(v.text) - n {
+						v.idx = append(v.idx, i)
 					}
 				}
 				i += n

@@ -79,7 +79,9 @@ func New(detectors []*Detector, opts ...Option) (*Redactor, error) {
 		} else if err := d.compile(); err != nil {
 			errs = append(errs, err)
 		}
-		r.hold = max(r.hold, d.MaxLen+Context)
+		// Plus an escape's length: one cut at the end of the buffer (\u20) reads as five
+		// characters until its last byte arrives.
+		r.hold = max(r.hold, d.MaxLen+Context+6)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

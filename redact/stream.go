@@ -194,7 +194,7 @@ func (s *Stream) step(final bool) {
 		} else {
 			s.held = nil
 		}
-		s.compact()
+		s.compact(norm)
 		return
 	}
 	if len(out) > 0 {
@@ -203,29 +203,22 @@ func (s *Stream) step(final bool) {
 			return
 		}
 	}
-	s.compact()
+	s.compact(norm)
 }
 
-// compact drops passed bytes, keeping Context bytes before the earliest scan position for the
-// validators' look-behind.
-func (s *Stream) compact() {
+// compact drops passed bytes, keeping Context bytes of the view (norm, this step's) before the
+// earliest scan position for the validators' look-behind: characters the view drops (zero-width,
+// escaped or not) take bytes but no room, so a run of them cannot push a context word out.
+func (s *Stream) compact(norm view) {
 	keepFrom := s.done
 	for _, p := range s.pos {
 		keepFrom = min(keepFrom, p)
 	}
-	// Keep Context characters as the view sees them: those normalisation drops (zero-width,
-	// bidi controls) take bytes but no room, so a run of them must not push a context word out.
-	// Whole characters only: the view must decode as the whole text's does. A bound keeps a
-	// flood of hidden characters from being held forever.
-	seen, floor, back := 0, max(s.base, keepFrom-maxLookBehind), keepFrom
-	for back > floor && seen < Context {
-		r, size := utf8.DecodeLastRune(s.buf[:back-s.base])
-		if _, drop, _ := fold(r); !drop {
-			seen++
-		}
-		back -= size
-	}
-	keepFrom = max(min(back, keepFrom-4*Context), s.base) // and never less than before
+	back := s.base + norm.orig(max(0, norm.at(keepFrom-s.base)-Context))
+	// Never less than before, and a bound keeps a flood of hidden characters from being held
+	// forever.
+	keepFrom = max(min(back, keepFrom-4*Context), s.base, keepFrom-maxLookBehind)
+	// Whole characters only: the view must decode as the whole text's does.
 	for keepFrom > s.base && !utf8.RuneStart(s.buf[keepFrom-s.base]) {
 		keepFrom--
 	}
