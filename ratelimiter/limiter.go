@@ -171,6 +171,9 @@ func (l *Limiter) Check(ctx context.Context, req Request) (Result, error) {
 	return l.decide(ctx, req, false)
 }
 
+// MaxEndpointBytes bounds an endpoint (host and path), which a reservation keeps.
+const MaxEndpointBytes = 4096
+
 // MaxCost bounds what one call may take, reserve or report as used: 2^40 (about 10^12) tokens,
 // far above any model's context, low enough that refill arithmetic and Redis TTLs cannot
 // overflow whatever the budget.
@@ -186,20 +189,24 @@ func (l *Limiter) Reserve(ctx context.Context, namespace, endpoint string, token
 	if err != nil || !res.Allowed || res.Shadow || len(res.Applied) == 0 {
 		return res, err
 	}
-	id := newReservationID()
 	r := Reservation{Namespace: namespace, Endpoint: endpoint, Charged: tokens}
 	ttl := l.ReservationTTL
 	if ttl <= 0 {
 		ttl = DefaultReservationTTL
 	}
-	if l.Reservations == nil || l.Reservations.Put(ctx, id, r, ttl) != nil {
-		// Without the shared store only this replica can settle it; the bucket decision was
-		// already made by the failure mode.
+	id := newReservationID()
+	if l.Reservations == nil || l.now().UnixNano() < l.downUntil.Load() || l.Reservations.Put(ctx, id, r, ttl) != nil {
+		// Without the shared store only this replica can settle it. Its id says so, so a
+		// settlement goes to exactly one store, even if the shared one did record it.
+		id = localReservationPrefix + newReservationID()
 		_ = l.localReservations().Put(ctx, id, r, ttl)
 	}
 	res.Reservation = id
 	return res, nil
 }
+
+// localReservationPrefix marks the ids of reservations kept in this process.
+const localReservationPrefix = "l-"
 
 // Settle corrects a reservation with the usage the provider reported: it refunds what was
 // reserved and not used, or charges the overrun, which may leave the budget in debt (the next
@@ -213,20 +220,18 @@ func (l *Limiter) Settle(ctx context.Context, reservation string, used int64, fi
 	if reservation == "" {
 		return Result{}, fmt.Errorf("%w: reservation is required: settle what /v1/reserve returned", ErrInvalidRequest)
 	}
-	var sharedErr error
-	if l.Reservations != nil {
-		r, err := l.Reservations.Swap(ctx, reservation, used, final)
-		if err == nil {
-			return l.decide(ctx, Request{Namespace: r.Namespace, Endpoint: r.Endpoint, Kind: KindTokens, Cost: used - r.Charged}, true)
+	// The call has happened: a caller that stops waiting must not leave the charge recorded
+	// but the buckets untouched.
+	ctx = context.WithoutCancel(ctx)
+	store := Reservations(l.localReservations())
+	if !strings.HasPrefix(reservation, localReservationPrefix) {
+		if l.Reservations == nil {
+			return Result{}, ErrUnknownReservation
 		}
-		sharedErr = err
+		store = l.Reservations
 	}
-	// Reserved while the shared store was down, or kept here for want of one.
-	r, err := l.localReservations().Swap(ctx, reservation, used, final)
+	r, err := store.Swap(ctx, reservation, used, final)
 	if err != nil {
-		if sharedErr != nil && !errors.Is(sharedErr, ErrUnknownReservation) {
-			return Result{}, sharedErr // the store could not say: not the caller's mistake
-		}
 		return Result{}, err
 	}
 	return l.decide(ctx, Request{Namespace: r.Namespace, Endpoint: r.Endpoint, Kind: KindTokens, Cost: used - r.Charged}, true)
@@ -235,6 +240,9 @@ func (l *Limiter) Settle(ctx context.Context, reservation string, used int64, fi
 func (l *Limiter) decide(ctx context.Context, req Request, force bool) (Result, error) {
 	if req.Namespace == "" {
 		return Result{}, fmt.Errorf("%w: namespace is required", ErrInvalidRequest)
+	}
+	if len(req.Endpoint) > MaxEndpointBytes {
+		return Result{}, fmt.Errorf("%w: endpoint of %d bytes: send host and path, at most %d bytes", ErrInvalidRequest, len(req.Endpoint), MaxEndpointBytes)
 	}
 	if !isLabel(req.Namespace) {
 		errs := validation.IsDNS1123Label(req.Namespace)

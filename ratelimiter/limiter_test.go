@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,7 +226,10 @@ func TestRejectsCostsOutOfRange(t *testing.T) {
 		"reservation above max": func() (Result, error) { return l.Reserve(ctx, "team-a", ep, MaxCost+1) },
 		"usage above MaxCost":   func() (Result, error) { return l.Settle(ctx, "x", MaxCost+1, false) },
 		"no reservation":        func() (Result, error) { return l.Settle(ctx, "", 5, false) },
-		"negative usage":        func() (Result, error) { return l.Settle(ctx, "x", -1, false) },
+		"endpoint too long": func() (Result, error) {
+			return l.Check(ctx, Request{Namespace: "team-a", Endpoint: strings.Repeat("a", MaxEndpointBytes+1)})
+		},
+		"negative usage": func() (Result, error) { return l.Settle(ctx, "x", -1, false) },
 	} {
 		if _, err := call(); !errors.Is(err, ErrInvalidRequest) {
 			t.Errorf("%s: err = %v, want ErrInvalidRequest", name, err)
@@ -317,6 +321,12 @@ spec:
 	res, err := l.Reserve(ctx, "team-a", "api.openai.com/", 10)
 	if err != nil || !res.Allowed || res.Reservation == "" {
 		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	if !strings.HasPrefix(res.Reservation, localReservationPrefix) {
+		t.Errorf("without a shared reservation store the id is local: %q", res.Reservation)
+	}
+	if _, err := l.Settle(ctx, localReservationPrefix+"0123", 1, true); !errors.Is(err, ErrUnknownReservation) {
+		t.Errorf("a made-up local reservation: %v", err)
 	}
 	store.down = true
 	if r, err := l.Reserve(ctx, "team-a", "api.openai.com/", 10); err != nil || r.Allowed || !r.Degraded || r.RetryAfter <= 0 {

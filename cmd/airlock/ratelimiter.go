@@ -42,8 +42,8 @@ func newRatelimiterCommand() *cobra.Command {
 		Long: `Serve the rate limits of AirlockPolicies' spec.rateLimits:
 
   POST /v1/check    {namespace, endpoint, kind: requests|tokens, cost}
-  POST /v1/reserve  {namespace, endpoint, tokens | prompt + maxTokens}   before an LLM call
-  POST /v1/settle   {namespace, endpoint, reserved, used}                after it (or as a stream goes)
+  POST /v1/reserve  {namespace, endpoint, tokens | prompt + maxTokens}   before an LLM call: a reservation id
+  POST /v1/settle   {reservation, used, final}                            after it (or as a stream goes)
 
 on --http-addr (with /healthz and /readyz), and Envoy's RateLimitService v3 on --grpc-addr.
 Answers carry RateLimit, RateLimit-Policy and, when denied, Retry-After headers.
