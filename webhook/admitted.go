@@ -31,12 +31,12 @@ import (
 // admittedSeparator joins the references; a comma appears in no image reference.
 const admittedSeparator = ","
 
-// admittedImages renders airlock.dev/admitted-images: every image in the order workload.images
-// lists them, which admittedCEL mirrors.
-func admittedImages(imgs []imageRef) string {
+// admittedImages renders airlock.dev/admitted-images from the judged images, which judge keeps
+// in the order workload.images lists them, the order imagesCEL mirrors.
+func admittedImages(imgs []judgedImage) string {
 	refs := make([]string, len(imgs))
 	for i, im := range imgs {
-		refs[i] = im.Image
+		refs[i] = im.ref.Image
 	}
 	return strings.Join(refs, admittedSeparator)
 }

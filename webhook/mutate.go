@@ -46,7 +46,7 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 	if j.skip == "" {
 		objAnn[v1alpha1.AnnotationVerdict] = j.verdictAnnotation()
 		if j.plainAllow() {
-			objAnn[v1alpha1.AnnotationAdmittedImages] = admittedImages(j.w.images())
+			objAnn[v1alpha1.AnnotationAdmittedImages] = admittedImages(j.images)
 			if j.old == nil {
 				// The validating webhook, which counts every other verdict, is skipped for it.
 				verdictsTotal.WithLabelValues(j.mode, string(j.action)).Inc()
