@@ -129,10 +129,10 @@ func (a *Admission) mutate(ctx context.Context, req admission.Request) admission
 			return admission.Errored(http.StatusBadRequest, err)
 		}
 	}
-	if ann, ok := doc["metadata"].(map[string]any)["annotations"].(map[string]any); ok {
-		for _, k := range dropAnn {
-			delete(ann, k)
-		}
+	meta, _ := doc["metadata"].(map[string]any) // nil maps read and delete as empty ones
+	ann, _ := meta["annotations"].(map[string]any)
+	for _, k := range dropAnn {
+		delete(ann, k)
 	}
 	raw, err := json.Marshal(doc)
 	if err != nil {

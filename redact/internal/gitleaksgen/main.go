@@ -315,7 +315,7 @@ func groupOneEnclosesAll(pattern string) bool {
 		}
 	}
 	find(re)
-	return one != nil && one.MaxCap() == re.MaxCap() && countCaptures(one) == re.MaxCap()
+	return one != nil && countCaptures(one) == re.MaxCap() // MaxCap counts every group
 }
 
 func countCaptures(r *syntax.Regexp) int {
