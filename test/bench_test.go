@@ -20,14 +20,19 @@ import (
 
 // BenchmarkPodCreate measures pod creations through the API server, in parallel, in a namespace
 // the webhook skips and in an enforce namespace where both webhooks judge a 3-container pod whose
-// images are cached (the steady state of a rollout). AIRLOCK_BENCH_PIN=1 pins the control plane
-// to one CPU and the test process to the other (see pinControlPlane).
+// images are cached (the steady state of a rollout). Between them, the floor of any webhook: a
+// mutating webhook that judges nothing (see minimalWebhook), answering without a patch, and with
+// the one-operation patch that writing an annotation takes. AIRLOCK_BENCH_PIN=1 pins the control
+// plane to one CPU and the test process to the other (see pinControlPlane).
 func BenchmarkPodCreate(b *testing.B) {
 	f := newAdmissionFixture(b)
 	createPolicies(b, f.key, f.reg.Host)
 	startAirlock(b, f.reg)
 	enforce := newNamespace(b, v1alpha1.ModeEnforce, nil)
 	off := newNamespace(b, "", nil)
+	noPatch := newNamespace(b, "", map[string]string{minimalWebhookLabel: "allow"})
+	patch := newNamespace(b, "", map[string]string{minimalWebhookLabel: "patch"})
+	startMinimalWebhook(b, patch)
 	waitForWebhook(b, enforce, f.untrusted)
 	// envtest's client is limited to 1,000 requests/s, which would cap both runs alike.
 	cfg := rest.CopyConfig(env.Config)
@@ -42,7 +47,12 @@ func BenchmarkPodCreate(b *testing.B) {
 	images := []string{f.signed, f.signed, f.signed}
 	controlPlane := controlPlanePIDs(b)
 	var n atomic.Int64
-	for _, tc := range []struct{ name, ns string }{{"without-webhook", off}, {"with-webhook", enforce}} {
+	for _, tc := range []struct{ name, ns string }{
+		{"without-webhook", off},
+		{"minimal-webhook", noPatch},
+		{"minimal-webhook-patch", patch},
+		{"with-webhook", enforce},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetParallelism(8) // 16 concurrent clients on 2 cores
 			cpu := cpuTime(b, controlPlane)
