@@ -21,7 +21,7 @@ import (
 // BenchmarkPodCreate measures pod creations through the API server, in parallel, in a namespace
 // the webhook skips and in an enforce namespace where both webhooks judge a 3-container pod whose
 // images are cached (the steady state of a rollout). Between them, the floor of any webhook: a
-// mutating webhook that judges nothing (see minimalWebhook), answering without a patch, and with
+// mutating webhook that judges nothing (see startMinimalWebhook), answering without a patch, and with
 // the one-operation patch that writing an annotation takes. AIRLOCK_BENCH_PIN=1 pins the control
 // plane to one CPU and the test process to the other (see pinControlPlane).
 func BenchmarkPodCreate(b *testing.B) {

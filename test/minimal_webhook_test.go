@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"gomodules.xyz/jsonpatch/v2"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
@@ -63,14 +61,11 @@ func startMinimalWebhook(b *testing.B, patchNS string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = k8s.Delete(context.Background(), cfg) })
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	eventually(b, "the minimal webhook answers", func(ctx context.Context) (bool, error) {
 		p := pod("probe", "busybox")
 		if err := createIn(ctx, k8s, patchNS, p, client.DryRunAll); err != nil {
 			return false, err
 		}
 		return p.Annotations[minimalWebhookLabel] == "patched", nil
 	})
-	if err != nil {
-		b.Fatalf("the minimal webhook never answered: %v", err)
-	}
 }
